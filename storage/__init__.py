@@ -1,0 +1,1 @@
+"""SQLite storage (aiosqlite, WAL, ``BEGIN IMMEDIATE`` writes) behind small repositories."""

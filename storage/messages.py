@@ -1,0 +1,296 @@
+"""The record of every send: written before the gateway is called, updated after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from storage.db import Database, to_db_time, utcnow
+from storage.models import MessageEvent, MessageRecord, MessageState
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    source: str  # "telegram" or "cli"
+    recipient: str
+    text: str
+    encoding: str
+    parts: int
+    provider: str
+    user_id: int | None = None
+    user_name: str | None = None
+    chat_id: int | None = None
+    idempotency_key: str | None = None
+
+
+class MessageRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, new: NewMessage) -> tuple[MessageRecord, bool]:
+        """Record the intent to send (state ``sending``) and commit it.
+
+        Returns ``(record, created)``; with an ``idempotency_key`` that was used
+        before, the earlier record comes back with ``created=False``.
+        """
+        now = to_db_time(utcnow())
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
+                       chat_id, recipient, text, encoding, parts, provider, state, idempotency_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (idempotency_key) DO NOTHING""",
+                (
+                    now,
+                    now,
+                    new.source,
+                    new.user_id,
+                    new.user_name,
+                    new.chat_id,
+                    new.recipient,
+                    new.text,
+                    new.encoding,
+                    new.parts,
+                    new.provider,
+                    MessageState.SENDING,
+                    new.idempotency_key,
+                ),
+            )
+            created = cursor.rowcount == 1
+            if created:
+                message_id = cursor.lastrowid
+                await conn.execute(
+                    "INSERT INTO message_events (message_id, at, state, provider, detail) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (message_id, now, MessageState.SENDING, new.provider, None),
+                )
+                cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
+            else:
+                cursor = await conn.execute(
+                    "SELECT * FROM messages WHERE idempotency_key = ?", (new.idempotency_key,)
+                )
+            row = await cursor.fetchone()
+        assert row is not None
+        return MessageRecord.from_row(row), created
+
+    async def _update(
+        self,
+        message_id: int,
+        state: MessageState,
+        event_provider: str | None,
+        detail: str | None,
+        /,
+        **fields: object,
+    ) -> MessageRecord:
+        now = to_db_time(utcnow())
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        values = list(fields.values())
+        sql = f"UPDATE messages SET state = ?, updated_at = ?{', ' if fields else ''}{assignments} WHERE id = ?"  # noqa: S608 - column names are ours
+        async with self._db.transaction() as conn:
+            await conn.execute(sql, (state, now, *values, message_id))
+            await conn.execute(
+                "INSERT INTO message_events (message_id, at, state, provider, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (message_id, now, state, event_provider, detail),
+            )
+            cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
+            row = await cursor.fetchone()
+        if row is None:
+            raise KeyError(message_id)
+        return MessageRecord.from_row(row)
+
+    async def mark_sent(
+        self,
+        message_id: int,
+        *,
+        provider: str,
+        gateway_id: str,
+        balance: Decimal | None,
+        balance_unit: str | None,
+        simulated: bool,
+        next_check_at: datetime | None,
+        detail: str | None = None,
+    ) -> MessageRecord:
+        return await self._update(
+            message_id,
+            MessageState.SENT,
+            provider,
+            detail or f"gateway id {gateway_id}",
+            provider=provider,
+            gateway_id=gateway_id,
+            balance_after=str(balance) if balance is not None else None,
+            balance_unit=balance_unit,
+            simulated=int(simulated),
+            next_check_at=to_db_time(next_check_at) if next_check_at else None,
+            error_kind=None,
+            error_text=None,
+        )
+
+    async def mark_failed(
+        self, message_id: int, *, provider: str, error_kind: str, error_text: str
+    ) -> MessageRecord:
+        return await self._update(
+            message_id,
+            MessageState.FAILED,
+            provider,
+            f"{error_kind}: {error_text}",
+            provider=provider,
+            error_kind=error_kind,
+            error_text=error_text,
+            next_check_at=None,
+        )
+
+    async def mark_unknown(
+        self, message_id: int, *, provider: str, error_kind: str, error_text: str
+    ) -> MessageRecord:
+        return await self._update(
+            message_id,
+            MessageState.UNKNOWN,
+            provider,
+            f"{error_kind}: {error_text}",
+            provider=provider,
+            error_kind=error_kind,
+            error_text=error_text,
+            next_check_at=None,
+        )
+
+    async def note_attempt(self, message_id: int, provider: str, detail: str) -> None:
+        """Record a failed attempt on one gateway before another is tried."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO message_events (message_id, at, state, provider, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (message_id, to_db_time(utcnow()), "attempt_failed", provider, detail),
+            )
+
+    async def update_delivery(
+        self,
+        message_id: int,
+        *,
+        state: MessageState,
+        code: str | None,
+        name: str | None,
+        next_check_at: datetime | None,
+        changed: bool,
+    ) -> MessageRecord:
+        """Store a status check's result; an event is written only when the state changed."""
+        now = to_db_time(utcnow())
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                """UPDATE messages SET state = ?, status_code = ?, status_name = ?,
+                       next_check_at = ?, checks = checks + 1, updated_at = ? WHERE id = ?""",
+                (
+                    state,
+                    code,
+                    name,
+                    to_db_time(next_check_at) if next_check_at else None,
+                    now,
+                    message_id,
+                ),
+            )
+            if changed:
+                await conn.execute(
+                    "INSERT INTO message_events (message_id, at, state, provider, detail) "
+                    "VALUES (?, ?, ?, NULL, ?)",
+                    (message_id, now, state, f"{code or ''} {name or ''}".strip() or None),
+                )
+            cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
+            row = await cursor.fetchone()
+        if row is None:
+            raise KeyError(message_id)
+        return MessageRecord.from_row(row)
+
+    async def stop_tracking(self, message_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET next_check_at = NULL WHERE id = ?", (message_id,)
+            )
+
+    async def set_reply(self, message_id: int, chat_id: int, reply_message_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET chat_id = ?, reply_message_id = ? WHERE id = ?",
+                (chat_id, reply_message_id, message_id),
+            )
+
+    async def mark_notified(self, message_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE messages SET notified = 1 WHERE id = ?", (message_id,))
+
+    async def get(self, message_id: int) -> MessageRecord | None:
+        row = await self._db.fetchone("SELECT * FROM messages WHERE id = ?", (message_id,))
+        return MessageRecord.from_row(row) if row else None
+
+    async def find_by_gateway_id(self, gateway_id: str) -> list[MessageRecord]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM messages WHERE gateway_id = ? ORDER BY id DESC", (gateway_id,)
+        )
+        return [MessageRecord.from_row(r) for r in rows]
+
+    async def find_by_reply(self, chat_id: int, reply_message_id: int) -> MessageRecord | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM messages WHERE chat_id = ? AND reply_message_id = ?",
+            (chat_id, reply_message_id),
+        )
+        return MessageRecord.from_row(row) if row else None
+
+    async def recent(self, *, user_id: int | None, limit: int) -> list[MessageRecord]:
+        if user_id is None:
+            rows = await self._db.fetchall(
+                "SELECT * FROM messages ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self._db.fetchall(
+                "SELECT * FROM messages WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+                (user_id, limit),
+            )
+        return [MessageRecord.from_row(r) for r in rows]
+
+    async def due_for_check(self, now: datetime, limit: int = 50) -> list[MessageRecord]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM messages WHERE next_check_at IS NOT NULL AND next_check_at <= ? "
+            "ORDER BY next_check_at LIMIT ?",
+            (to_db_time(now), limit),
+        )
+        return [MessageRecord.from_row(r) for r in rows]
+
+    async def next_check_time(self) -> datetime | None:
+        row = await self._db.fetchone(
+            "SELECT MIN(next_check_at) AS t FROM messages WHERE next_check_at IS NOT NULL"
+        )
+        if row is None or row["t"] is None:
+            return None
+        return datetime.fromisoformat(row["t"])
+
+    async def in_state(self, state: MessageState) -> list[MessageRecord]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM messages WHERE state = ? ORDER BY id", (str(state),)
+        )
+        return [MessageRecord.from_row(r) for r in rows]
+
+    async def count_since(self, user_id: int, since: datetime) -> int:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM messages WHERE user_id = ? AND created_at >= ?",
+            (user_id, to_db_time(since)),
+        )
+        return int(row["n"]) if row else 0
+
+    async def oldest_since(self, user_id: int, since: datetime) -> datetime | None:
+        row = await self._db.fetchone(
+            "SELECT MIN(created_at) AS t FROM messages WHERE user_id = ? AND created_at >= ?",
+            (user_id, to_db_time(since)),
+        )
+        if row is None or row["t"] is None:
+            return None
+        return datetime.fromisoformat(row["t"])
+
+    async def events(self, message_id: int) -> list[MessageEvent]:
+        rows = await self._db.fetchall(
+            "SELECT at, state, provider, detail FROM message_events WHERE message_id = ? ORDER BY id",
+            (message_id,),
+        )
+        return [
+            MessageEvent(datetime.fromisoformat(r["at"]), r["state"], r["provider"], r["detail"])
+            for r in rows
+        ]

@@ -1,0 +1,168 @@
+"""Rows as immutable dataclasses, and the states a send goes through."""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from storage.db import from_db_time
+
+
+class MessageState(enum.StrEnum):
+    SENDING = "sending"  # intent recorded, gateway being called
+    SENT = "sent"  # the gateway accepted it
+    DELIVERED = "delivered"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    DELETED = "deleted"
+    FAILED = "failed"  # the gateway refused it, or it could not be sent: nothing went out
+    UNKNOWN = "unknown"  # it may or may not have been sent
+
+    @property
+    def final(self) -> bool:
+        return self not in (MessageState.SENDING, MessageState.SENT)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    source: str
+    user_id: int | None
+    user_name: str | None
+    chat_id: int | None
+    reply_message_id: int | None
+    recipient: str
+    text: str
+    encoding: str
+    parts: int
+    provider: str
+    state: MessageState
+    gateway_id: str | None
+    error_kind: str | None
+    error_text: str | None
+    balance_after: Decimal | None
+    balance_unit: str | None
+    simulated: bool
+    idempotency_key: str | None
+    status_code: str | None
+    status_name: str | None
+    next_check_at: datetime | None
+    checks: int
+    notified: bool
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> MessageRecord:
+        created = from_db_time(row["created_at"])
+        updated = from_db_time(row["updated_at"])
+        assert created is not None
+        assert updated is not None
+        return cls(
+            id=row["id"],
+            created_at=created,
+            updated_at=updated,
+            source=row["source"],
+            user_id=row["user_id"],
+            user_name=row["user_name"],
+            chat_id=row["chat_id"],
+            reply_message_id=row["reply_message_id"],
+            recipient=row["recipient"],
+            text=row["text"],
+            encoding=row["encoding"],
+            parts=row["parts"],
+            provider=row["provider"],
+            state=MessageState(row["state"]),
+            gateway_id=row["gateway_id"],
+            error_kind=row["error_kind"],
+            error_text=row["error_text"],
+            balance_after=Decimal(row["balance_after"])
+            if row["balance_after"] is not None
+            else None,
+            balance_unit=row["balance_unit"],
+            simulated=bool(row["simulated"]),
+            idempotency_key=row["idempotency_key"],
+            status_code=row["status_code"],
+            status_name=row["status_name"],
+            next_check_at=from_db_time(row["next_check_at"]),
+            checks=row["checks"],
+            notified=bool(row["notified"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    at: datetime
+    state: str
+    provider: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    user_id: int
+    name: str
+    is_admin: bool
+    added_by: int | None
+    added_at: datetime
+    per_minute: int | None
+    per_day: int | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> UserRecord:
+        added = from_db_time(row["added_at"])
+        assert added is not None
+        return cls(
+            user_id=row["user_id"],
+            name=row["name"],
+            is_admin=bool(row["is_admin"]),
+            added_by=row["added_by"],
+            added_at=added,
+            per_minute=row["per_minute"],
+            per_day=row["per_day"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBalance:
+    provider: str
+    amount: Decimal
+    unit: str
+    at: datetime
+    message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    token: str
+    user_id: int
+    chat_id: int
+    recipient: str
+    text: str
+    provider: str
+    created_at: datetime
+    expires_at: datetime
+    state: str
+    message_id: int | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Preview:
+        created = from_db_time(row["created_at"])
+        expires = from_db_time(row["expires_at"])
+        assert created is not None
+        assert expires is not None
+        return cls(
+            token=row["token"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            recipient=row["recipient"],
+            text=row["text"],
+            provider=row["provider"],
+            created_at=created,
+            expires_at=expires,
+            state=row["state"],
+            message_id=row["message_id"],
+        )

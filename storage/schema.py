@@ -1,0 +1,91 @@
+"""The schema, one script per version; ``PRAGMA user_version`` says how many ran.
+
+Append new versions; never edit one that has shipped. Statements are split on
+";", so no trigger bodies here.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: users, sends and their history, audit, balances, update de-duplication, previews
+    """
+    CREATE TABLE users (
+        user_id     INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL DEFAULT '',
+        is_admin    INTEGER NOT NULL DEFAULT 0,
+        added_by    INTEGER,
+        added_at    TEXT NOT NULL,
+        per_minute  INTEGER,
+        per_day     INTEGER
+    );
+    CREATE TABLE messages (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL,
+        source            TEXT NOT NULL,
+        user_id           INTEGER,
+        user_name         TEXT,
+        chat_id           INTEGER,
+        reply_message_id  INTEGER,
+        recipient         TEXT NOT NULL,
+        text              TEXT NOT NULL,
+        encoding          TEXT NOT NULL,
+        parts             INTEGER NOT NULL,
+        provider          TEXT NOT NULL,
+        state             TEXT NOT NULL,
+        gateway_id        TEXT,
+        error_kind        TEXT,
+        error_text        TEXT,
+        balance_after     TEXT,
+        balance_unit      TEXT,
+        simulated         INTEGER NOT NULL DEFAULT 0,
+        idempotency_key   TEXT UNIQUE,
+        status_code       TEXT,
+        status_name       TEXT,
+        next_check_at     TEXT,
+        checks            INTEGER NOT NULL DEFAULT 0,
+        notified          INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX messages_gateway_id ON messages (gateway_id);
+    CREATE INDEX messages_user ON messages (user_id, id);
+    CREATE INDEX messages_tracking ON messages (next_check_at) WHERE next_check_at IS NOT NULL;
+    CREATE INDEX messages_state ON messages (state);
+    CREATE TABLE message_events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id  INTEGER NOT NULL REFERENCES messages (id),
+        at          TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        provider    TEXT,
+        detail      TEXT
+    );
+    CREATE INDEX message_events_message ON message_events (message_id);
+    CREATE TABLE audit (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        at       TEXT NOT NULL,
+        user_id  INTEGER,
+        action   TEXT NOT NULL,
+        detail   TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE balances (
+        provider    TEXT PRIMARY KEY,
+        amount      TEXT NOT NULL,
+        unit        TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        message_id  INTEGER
+    );
+    CREATE TABLE processed_updates (
+        update_id  INTEGER PRIMARY KEY,
+        at         TEXT NOT NULL
+    );
+    CREATE TABLE previews (
+        token       TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL,
+        chat_id     INTEGER NOT NULL,
+        recipient   TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        provider    TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'open',
+        message_id  INTEGER
+    )
+    """,
+]
