@@ -151,7 +151,10 @@ class Settings(BaseSettings):
         if any(ska.values()) and not all(ska.values()):
             missing = ", ".join(k for k, v in ska.items() if not v)
             problems.append(f"smska is partly configured: set {missing} as well")
-        for env, sender in (("SMSRENT_SENDER", self.smsrent_sender), ("SMSKA_SENDER", self.smska_sender)):
+        for env, sender in (
+            ("SMSRENT_SENDER", self.smsrent_sender),
+            ("SMSKA_SENDER", self.smska_sender),
+        ):
             if sender is not None:
                 try:
                     validate_sender(sender)

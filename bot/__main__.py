@@ -1,0 +1,29 @@
+"""``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status`` is
+the command line. aiogram is imported only to run the bot."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+CLI_COMMANDS = frozenset({"send", "balance", "status", "-h", "--help"})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in CLI_COMMANDS:
+        from bot.cli import main as cli_main
+
+        return cli_main(args)
+    if args and args[0] != "run":
+        from bot.cli import build_parser
+
+        build_parser().parse_args(args)  # prints usage and exits 2 for an unknown command
+        return 2
+    from bot.app import run
+
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

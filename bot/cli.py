@@ -1,0 +1,369 @@
+"""The command line, for scripts and cron: ``python -m bot send|balance|status``.
+
+It shares the services with the bot and never imports aiogram, so it starts fast.
+One clear line for people (errors on stderr), ``--json`` for machines, and an exit
+code per class of outcome (see ``EXIT_CODES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TextIO
+
+from bot.settings import ConfigError, Settings, load_settings
+from providers.errors import (
+    GatewayRefused,
+    MessageNotFound,
+    NotSent,
+    OutcomeUnknown,
+    ProtocolError,
+    ProviderError,
+    UnsupportedOperation,
+)
+from providers.sms import InvalidInput
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_REFUSED = 4
+EXIT_NOT_SENT = 5
+EXIT_UNKNOWN = 6
+EXIT_PROTOCOL = 7
+EXIT_UNSUPPORTED = 8
+EXIT_NOT_FOUND = 9
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "done (for send: the gateway accepted the message)",
+    EXIT_INTERNAL: "internal error (a bug: please report it)",
+    EXIT_USAGE: "bad usage or invalid input (phone, text, gateway name): nothing was sent",
+    EXIT_CONFIG: "configuration error: a setting is missing or wrong",
+    EXIT_REFUSED: "the gateway refused the request (credentials, IP, money, recipient...): nothing was sent",
+    EXIT_NOT_SENT: "could not connect to the gateway: nothing was sent",
+    EXIT_UNKNOWN: "outcome unknown: the SMS may or may not have been sent; it is not retried",
+    EXIT_PROTOCOL: "the gateway's answer was not understood (balance, status)",
+    EXIT_UNSUPPORTED: "the gateway offers no such request (e.g. smsrent has no status)",
+    EXIT_NOT_FOUND: "no such message",
+}
+
+
+def exit_code_for(error: BaseException) -> int:
+    if isinstance(error, InvalidInput):
+        return EXIT_USAGE
+    if isinstance(error, MessageNotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(error, OutcomeUnknown):
+        return EXIT_UNKNOWN
+    if isinstance(error, NotSent):
+        return EXIT_NOT_SENT
+    if isinstance(error, GatewayRefused):
+        return EXIT_REFUSED
+    if isinstance(error, ProtocolError):
+        return EXIT_PROTOCOL
+    if isinstance(error, UnsupportedOperation):
+        return EXIT_UNSUPPORTED
+    return EXIT_INTERNAL
+
+
+def describe_error(error: ProviderError) -> str:
+    """One English sentence for a person; never a credential."""
+    text = f"{error.provider}: {error.message}"
+    raw = getattr(error, "raw", None)
+    if isinstance(error, ProtocolError | OutcomeUnknown) and raw:
+        text += f" (answer: {raw!r})"
+    if isinstance(error, OutcomeUnknown):
+        text += ". The SMS may or may not have been sent; it is not retried automatically"
+    elif error.nothing_sent and not isinstance(error, UnsupportedOperation):
+        text += ". Nothing was sent"
+    return text + "."
+
+
+def _epilog() -> str:
+    lines = ["exit codes:"]
+    lines += [f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    lines += [
+        "",
+        "examples:",
+        "  python -m bot send 79123456789 Server is down",
+        '  echo "disk full" | python -m bot send +7-912-345-67-89 - --provider smska',
+        "  python -m bot balance --json",
+        "  python -m bot status 42",
+    ]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="smsbot: send SMS from Telegram or the command line. Without a command, "
+        "runs the Telegram bot.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run the Telegram bot (the default)")
+
+    def common(p: argparse.ArgumentParser, provider_help: str) -> None:
+        p.add_argument("--provider", metavar="NAME", help=provider_help)
+        p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+
+    send = sub.add_parser(
+        "send",
+        help="send an SMS",
+        description="Send an SMS. TEXT may be several words; '-' reads it from standard input.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    send.add_argument(
+        "phone", metavar="PHONE", help="recipient, e.g. 79123456789 or +7 912 345-67-89"
+    )
+    send.add_argument(
+        "text", metavar="TEXT", nargs="+", help="message text, or - for standard input"
+    )
+    send.add_argument(
+        "--key",
+        metavar="KEY",
+        help="idempotency key: a second send with the same key sends nothing and reports the first",
+    )
+    common(send, "gateway to use (default: DEFAULT_PROVIDER)")
+
+    balance = sub.add_parser("balance", help="show the balance of every enabled gateway")
+    common(balance, "only this gateway")
+
+    status = sub.add_parser(
+        "status",
+        help="delivery status of a message",
+        description="Delivery status by the message number (#42 or 42) or the gateway's id.",
+    )
+    status.add_argument(
+        "ref", metavar="ID", help="message number (#42) or the gateway's message id"
+    )
+    common(status, "gateway to ask about an id this database does not know")
+    return parser
+
+
+@dataclass
+class Output:
+    as_json: bool
+    out: TextIO
+    err: TextIO
+
+    def emit(self, code: int, human: str, payload: dict[str, Any]) -> int:
+        if self.as_json:
+            payload = {"ok": code == EXIT_OK, "exit_code": code, **payload}
+            print(json.dumps(payload, ensure_ascii=False, default=_json_default), file=self.out)
+        else:
+            print(human, file=self.out if code == EXIT_OK else self.err)
+        return code
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def _error_payload(error: BaseException) -> dict[str, Any]:
+    payload: dict[str, Any] = {"error": str(error), "error_kind": type(error).__name__}
+    if isinstance(error, ProviderError):
+        payload["error"] = describe_error(error)
+        payload["provider"] = error.provider
+    return payload
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    output = Output(getattr(args, "json", False), sys.stdout, sys.stderr)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return output.emit(
+            EXIT_CONFIG, f"error: {exc}", {"error": str(exc), "error_kind": "ConfigError"}
+        )
+    from bot.logging_setup import configure_logging
+
+    configure_logging(
+        "WARNING" if settings.log_level == "INFO" else settings.log_level, settings.secret_values()
+    )
+    if args.command == "send":
+        text = " ".join(args.text)
+        if args.text == ["-"]:
+            text = (stdin or sys.stdin).read().rstrip("\n")
+        return asyncio.run(_send(settings, output, args.phone, text, args.provider, args.key))
+    if args.command == "balance":
+        return asyncio.run(_balance(settings, output, args.provider))
+    if args.command == "status":
+        return asyncio.run(_status(settings, output, args.ref, args.provider))
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+async def _send(
+    settings: Settings, output: Output, phone: str, text: str, provider: str | None, key: str | None
+) -> int:
+    from bot.core import open_core
+    from services.sending import Origin
+
+    async with open_core(settings) as core:
+        try:
+            prepared = core.sender.prepare(phone, text, provider)
+        except InvalidInput as exc:
+            return output.emit(EXIT_USAGE, f"error: {exc} Nothing was sent.", _error_payload(exc))
+        outcome = await core.sender.send(
+            prepared, Origin(source="cli"), idempotency_key=f"cli:{key}" if key else None
+        )
+    record = outcome.record
+    payload: dict[str, Any] = {
+        "id": record.id,
+        "state": str(record.state),
+        "provider": record.provider,
+        "recipient": record.recipient,
+        "parts": record.parts,
+        "encoding": record.encoding,
+        "gateway_id": record.gateway_id,
+        "balance": record.balance_after,
+        "balance_unit": record.balance_unit,
+        "simulated": record.simulated,
+        "duplicate": outcome.duplicate,
+        "failed_attempts": [
+            {"provider": a.provider, "error": describe_error(a.error)}
+            for a in outcome.failed_attempts
+        ],
+    }
+    if outcome.duplicate:
+        human = (
+            f"#{record.id} was already requested with this key (state: {record.state}); "
+            "nothing was sent again."
+        )
+        return output.emit(EXIT_OK, human, payload)
+    if outcome.error is not None:
+        code = exit_code_for(outcome.error)
+        payload.update(_error_payload(outcome.error))
+        human = f"error: #{record.id}: {describe_error(outcome.error)}"
+        if code == EXIT_UNKNOWN:
+            human += f" Check with: python -m bot status {record.id}"
+        return output.emit(code, human, payload)
+    balance = (
+        f", balance {record.balance_after} {record.balance_unit}"
+        if record.balance_after is not None
+        else ""
+    )
+    via = (
+        "accepted by the sandbox (nothing was really sent)"
+        if record.simulated
+        else f"sent via {record.provider}"
+    )
+    failover = ""
+    if outcome.failed_attempts:
+        failover = " after " + ", ".join(f"{a.provider} failed" for a in outcome.failed_attempts)
+    human = f"#{record.id} {via}{failover}: gateway id {record.gateway_id}{balance}"
+    return output.emit(EXIT_OK, human, payload)
+
+
+async def _balance(settings: Settings, output: Output, provider: str | None) -> int:
+    from bot.core import open_core
+
+    async with open_core(settings) as core:
+        try:
+            lines = await core.balance.all(provider)
+        except InvalidInput as exc:
+            return output.emit(EXIT_USAGE, f"error: {exc}", _error_payload(exc))
+    human: list[str] = []
+    items: list[dict[str, Any]] = []
+    code = EXIT_OK
+    for line in lines:
+        item: dict[str, Any] = {"provider": line.provider}
+        if line.balance is not None:
+            b = line.balance
+            note = " (sandbox)" if b.simulated else ""
+            if b.source == "last_send":
+                note += f" as of the last send, {b.at:%Y-%m-%d %H:%M} UTC"
+            human.append(f"{line.provider}: {b.amount} {b.unit}{note}")
+            item.update(
+                amount=b.amount,
+                unit=b.unit,
+                at=b.at.isoformat(),
+                source=str(b.source),
+                simulated=b.simulated,
+            )
+        elif line.error is not None:
+            human.append(f"{line.provider}: error: {describe_error(line.error)}")
+            item.update(_error_payload(line.error))
+            code = code or exit_code_for(line.error)
+        else:
+            human.append(
+                f"{line.provider}: not known yet (the gateway reports it only with a send)"
+            )
+            item.update(amount=None)
+        items.append(item)
+    text = "\n".join(human)
+    if output.as_json:
+        return output.emit(code, text, {"balances": items})
+    print(text, file=output.out)
+    return code
+
+
+async def _status(settings: Settings, output: Output, ref: str, provider: str | None) -> int:
+    from bot.core import open_core
+
+    async with open_core(settings) as core:
+        try:
+            records = await core.status.find(ref)
+            if provider is not None:
+                wanted = core.gateways.get(provider).name
+                records = [r for r in records if r.provider == wanted]
+            if records:
+                check = await core.status.check(records[0])
+            elif ref.startswith("#"):
+                return output.emit(
+                    EXIT_NOT_FOUND, f"error: there is no message {ref}.", {"error": "not found"}
+                )
+            else:
+                check = await core.status.check_gateway_id(provider, ref)
+        except InvalidInput as exc:
+            return output.emit(EXIT_USAGE, f"error: {exc}", _error_payload(exc))
+    record = check.record
+    payload: dict[str, Any] = {}
+    parts: list[str] = []
+    if record is not None:
+        payload.update(
+            id=record.id,
+            provider=record.provider,
+            recipient=record.recipient,
+            gateway_id=record.gateway_id,
+            state=str(record.state),
+            created_at=record.created_at.isoformat(),
+        )
+        parts.append(f"#{record.id} to {record.recipient} via {record.provider}: {record.state}")
+        if record.error_text:
+            parts.append(f"({record.error_text})")
+    if check.status is not None:
+        s = check.status
+        payload.update(
+            delivery=str(s.state),
+            code=s.code,
+            name=s.name,
+            checked_at=s.at.isoformat(),
+            gateway_id=s.message_id,
+            simulated=s.simulated,
+        )
+        if record is None:
+            payload.update(provider=s.provider, state=str(s.state))
+            parts.append(f"{s.provider} id {s.message_id}: {s.state}")
+        parts.append(f"[{s.code} {s.name}]" if s.code else "")
+    if check.error is not None:
+        payload.update(_error_payload(check.error))
+        if record is not None and isinstance(check.error, UnsupportedOperation):
+            parts.append(f"- {check.error.provider} offers no delivery status")
+            return output.emit(EXIT_OK, " ".join(p for p in parts if p), payload)
+        human = " ".join(p for p in parts if p)
+        message = describe_error(check.error)
+        return output.emit(
+            exit_code_for(check.error), f"error: {human + ': ' if human else ''}{message}", payload
+        )
+    return output.emit(EXIT_OK, " ".join(p for p in parts if p), payload)

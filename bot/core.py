@@ -1,0 +1,108 @@
+"""The composition root shared by the bot and the command line (no aiogram here).
+
+It builds, once per process: the shared ``httpx.AsyncClient``, the database, the
+gateway adapters and the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from bot.settings import Settings
+from providers.base import SmsProvider
+from providers.http import create_http_client
+from providers.sandbox import SandboxProvider
+from providers.smska import SmskaProvider
+from providers.smsrent import SmsrentProvider
+from services.balance import BalanceService
+from services.gateways import Gateways
+from services.sending import SendService
+from services.status import StatusService, TrackingPolicy
+from storage.audit import AuditLog
+from storage.balances import BalanceRepository
+from storage.db import Database
+from storage.messages import MessageRepository
+from storage.updates import PreviewRepository, ProcessedUpdates
+from storage.users import UserRepository
+
+
+@dataclass
+class Core:
+    settings: Settings
+    http: httpx.AsyncClient
+    db: Database
+    gateways: Gateways
+    messages: MessageRepository
+    users: UserRepository
+    audit: AuditLog
+    balances: BalanceRepository
+    updates: ProcessedUpdates
+    previews: PreviewRepository
+    sender: SendService
+    balance: BalanceService
+    status: StatusService
+
+
+def build_gateways(settings: Settings, client: httpx.AsyncClient) -> Gateways:
+    providers: dict[str, SmsProvider] = {}
+    for name in settings.enabled_providers:
+        if name == "smsrent":
+            rent = settings.smsrent_config
+            assert rent is not None
+            providers[name] = SmsrentProvider(rent, client)
+        elif name == "smska":
+            ska = settings.smska_config
+            assert ska is not None
+            providers[name] = SmskaProvider(ska, client)
+        else:
+            providers[name] = SandboxProvider(delivery_delay=settings.sandbox_delivery_seconds)
+    return Gateways(
+        providers=providers,
+        default=settings.effective_default_provider,
+        failover=tuple(settings.failover),
+    )
+
+
+@asynccontextmanager
+async def open_core(
+    settings: Settings, *, http: httpx.AsyncClient | None = None
+) -> AsyncIterator[Core]:
+    own_http = http is None
+    client = http or create_http_client(
+        connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout
+    )
+    db = Database(settings.database_path)
+    try:
+        await db.connect()
+        gateways = build_gateways(settings, client)
+        messages = MessageRepository(db)
+        balances = BalanceRepository(db)
+        policy = TrackingPolicy(
+            first_after=timedelta(seconds=settings.status_poll_first_seconds),
+            max_interval=timedelta(seconds=settings.status_poll_max_seconds),
+            max_age=timedelta(hours=settings.status_max_age_hours),
+        )
+        yield Core(
+            settings=settings,
+            http=client,
+            db=db,
+            gateways=gateways,
+            messages=messages,
+            users=UserRepository(db),
+            audit=AuditLog(db),
+            balances=balances,
+            updates=ProcessedUpdates(db),
+            previews=PreviewRepository(db),
+            sender=SendService(gateways, messages, balances, first_check_after=policy.first_after),
+            balance=BalanceService(gateways, balances),
+            status=StatusService(gateways, messages, policy=policy),
+        )
+    finally:
+        await db.close()
+        if own_http:
+            await client.aclose()

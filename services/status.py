@@ -1,0 +1,221 @@
+"""Delivery status: one-off checks (/status, the command line) and background tracking."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from providers.base import DeliveryState, DeliveryStatus
+from providers.errors import ProviderError, UnsupportedOperation
+from providers.sms import InvalidInput
+from services.gateways import Gateways
+from storage.db import utcnow
+from storage.messages import MessageRepository
+from storage.models import MessageRecord, MessageState
+
+log = logging.getLogger(__name__)
+
+_STATE_FOR: dict[DeliveryState, MessageState] = {
+    DeliveryState.ACCEPTED: MessageState.SENT,
+    DeliveryState.UNKNOWN: MessageState.SENT,
+    DeliveryState.DELIVERED: MessageState.DELIVERED,
+    DeliveryState.REJECTED: MessageState.REJECTED,
+    DeliveryState.EXPIRED: MessageState.EXPIRED,
+    DeliveryState.DELETED: MessageState.DELETED,
+}
+
+_REF = re.compile(r"#?\s*(\d{1,18})")
+
+
+class InvalidReference(InvalidInput):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCheck:
+    record: MessageRecord | None  # None: a gateway id this database does not know
+    status: DeliveryStatus | None  # None: not asked (no status request, or not sent)
+    error: ProviderError | None = None
+    changed: bool = False
+
+
+class DeliveryNotifier(Protocol):
+    """Told when tracking sees a message's state change (the bot edits its answer)."""
+
+    async def delivery_changed(self, record: MessageRecord, previous: MessageState) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingPolicy:
+    first_after: timedelta = timedelta(seconds=15)
+    max_interval: timedelta = timedelta(minutes=10)
+    max_age: timedelta = timedelta(hours=48)
+
+    def next_check(self, record: MessageRecord, now: datetime) -> datetime | None:
+        if now - record.created_at >= self.max_age:
+            return None
+        factor: int = 2 ** min(record.checks + 1, 20)
+        delay = self.first_after * factor
+        return now + min(delay, self.max_interval)
+
+
+class StatusService:
+    def __init__(
+        self,
+        gateways: Gateways,
+        messages: MessageRepository,
+        *,
+        policy: TrackingPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.gateways = gateways
+        self._messages = messages
+        self.policy = policy or TrackingPolicy()
+        self._clock = clock
+
+    async def find(self, reference: str) -> list[MessageRecord]:
+        """``#42`` is the bot's number; a plain number is tried as the bot's number,
+        then as a gateway id; anything else is a gateway id."""
+        ref = reference.strip()
+        if not ref or len(ref) > 64 or any(ch.isspace() for ch in ref):
+            raise InvalidReference(
+                "Give the message number (e.g. #42) or the gateway's message id."
+            )
+        match = _REF.fullmatch(ref)
+        if match:
+            record = await self._messages.get(int(match.group(1)))
+            if record is not None:
+                return [record]
+            if ref.startswith("#"):
+                return []
+        return await self._messages.find_by_gateway_id(ref.lstrip("#"))
+
+    async def check(self, record: MessageRecord) -> StatusCheck:
+        """Ask the gateway about a recorded message and store what it says."""
+        if record.gateway_id is None or record.state in (
+            MessageState.SENDING,
+            MessageState.FAILED,
+            MessageState.UNKNOWN,
+        ):
+            return StatusCheck(record, None)
+        if record.provider not in self.gateways.providers:
+            return StatusCheck(
+                record,
+                None,
+                error=UnsupportedOperation(record.provider, "status (gateway not enabled)"),
+            )
+        gateway = self.gateways.get(record.provider)
+        if not gateway.capabilities.status:
+            return StatusCheck(
+                record, None, error=UnsupportedOperation(gateway.name, "delivery status")
+            )
+        try:
+            status = await gateway.status(record.gateway_id)
+        except ProviderError as exc:
+            return StatusCheck(record, None, error=exc)
+        return await self.apply(record, status)
+
+    async def check_gateway_id(self, provider: str | None, gateway_id: str) -> StatusCheck:
+        """Ask a gateway about an id this database may not know (command line)."""
+        gateway = self.gateways.get(provider)
+        if not gateway.capabilities.status:
+            return StatusCheck(
+                None, None, error=UnsupportedOperation(gateway.name, "delivery status")
+            )
+        try:
+            status = await gateway.status(gateway_id)
+        except ProviderError as exc:
+            return StatusCheck(None, None, error=exc)
+        return StatusCheck(None, status)
+
+    async def apply(self, record: MessageRecord, status: DeliveryStatus) -> StatusCheck:
+        new_state = _STATE_FOR[status.state]
+        if record.state.final and record.state != new_state:
+            # A final state is kept; a late contradictory answer is only logged.
+            log.info("#%s: gateway now says %s, keeping %s", record.id, status.state, record.state)
+            return StatusCheck(record, status)
+        now = self._clock()
+        next_check = None if new_state.final else self.policy.next_check(record, now)
+        changed = new_state != record.state
+        updated = await self._messages.update_delivery(
+            record.id,
+            state=new_state,
+            code=status.code,
+            name=status.name,
+            next_check_at=next_check,
+            changed=changed,
+        )
+        return StatusCheck(updated, status, changed=changed)
+
+
+class DeliveryTracker:
+    """Polls non-final messages of gateways with a status request, in the
+    background, with backoff; resumes from SQLite after a restart."""
+
+    def __init__(
+        self,
+        status: StatusService,
+        messages: MessageRepository,
+        notifier: DeliveryNotifier | None = None,
+        *,
+        idle_interval: float = 5.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._status = status
+        self._messages = messages
+        self._notifier = notifier
+        self._idle = idle_interval
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look again now (a new message to track was just sent)."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Check every message that is due; returns how many were checked."""
+        due = await self._messages.due_for_check(self._clock())
+        for record in due:
+            previous = record.state
+            result = await self._status.check(record)
+            if result.error is not None:
+                log.info("#%s: status check failed: %s", record.id, result.error)
+                if isinstance(result.error, UnsupportedOperation):
+                    await self._messages.stop_tracking(record.id)
+                    continue
+                next_check = self._status.policy.next_check(record, self._clock())
+                await self._messages.update_delivery(
+                    record.id,
+                    state=record.state,
+                    code=record.status_code,
+                    name=record.status_name,
+                    next_check_at=next_check,
+                    changed=False,
+                )
+                continue
+            if result.changed and result.record is not None and self._notifier is not None:
+                try:
+                    await self._notifier.delivery_changed(result.record, previous)
+                except Exception:  # a notification failure must not stop tracking
+                    log.exception("#%s: could not notify the delivery change", record.id)
+        return len(due)
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except Exception:  # keep tracking alive through a passing fault (e.g. a locked db)
+                log.exception("delivery tracking round failed")
+            next_at = await self._messages.next_check_time()
+            wait = self._idle
+            if next_at is not None:
+                wait = max(0.05, min(wait, (next_at - self._clock()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
