@@ -20,9 +20,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         build_parser().parse_args(args)  # prints usage and exits 2 for an unknown command
         return 2
+    # Settings and the token are checked before aiogram (seconds to import) is loaded.
+    from bot.app_config import load_bot_settings
+
+    settings = load_bot_settings()
+    if isinstance(settings, int):
+        return settings
     from bot.app import run
 
-    return run()
+    return run(settings)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ class Origin:
     user_id: int | None = None
     user_name: str | None = None
     chat_id: int | None = None
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,26 @@ class SendService:
         _done, not_done = await asyncio.wait(pending, timeout=grace)
         return not not_done
 
+    async def recover_interrupted(self, source: str = "telegram") -> list[MessageRecord]:
+        """At start-up: sends a crash left in ``sending`` may or may not have gone
+        out. They become ``unknown`` (never retried) and are returned so that their
+        senders can be told. Only this source's rows: a command-line send may be in
+        flight in another process right now."""
+        recovered = []
+        for record in await self._messages.in_state(MessageState.SENDING):
+            if record.source != source:
+                continue
+            log.warning("send #%s was interrupted by a stop: outcome unknown", record.id)
+            recovered.append(
+                await self._messages.mark_unknown(
+                    record.id,
+                    provider=record.provider,
+                    error_kind="Interrupted",
+                    error_text="the bot stopped while this message was being sent",
+                )
+            )
+        return recovered
+
     async def _send(
         self, prepared: PreparedSend, origin: Origin, idempotency_key: str | None
     ) -> SendOutcome:
@@ -127,6 +148,7 @@ class SendService:
                 user_name=origin.user_name,
                 chat_id=origin.chat_id,
                 idempotency_key=idempotency_key,
+                lang=origin.lang,
             )
         )
         if not created:

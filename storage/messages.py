@@ -22,6 +22,7 @@ class NewMessage:
     user_name: str | None = None
     chat_id: int | None = None
     idempotency_key: str | None = None
+    lang: str | None = None
 
 
 class MessageRepository:
@@ -38,8 +39,8 @@ class MessageRepository:
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
-                       chat_id, recipient, text, encoding, parts, provider, state, idempotency_key)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       chat_id, recipient, text, encoding, parts, provider, state, idempotency_key, lang)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (idempotency_key) DO NOTHING""",
                 (
                     now,
@@ -55,6 +56,7 @@ class MessageRepository:
                     new.provider,
                     MessageState.SENDING,
                     new.idempotency_key,
+                    new.lang,
                 ),
             )
             created = cursor.rowcount == 1

@@ -34,6 +34,7 @@ class MessageRecord:
     source: str
     user_id: int | None
     user_name: str | None
+    lang: str | None
     chat_id: int | None
     reply_message_id: int | None
     recipient: str
@@ -68,6 +69,7 @@ class MessageRecord:
             source=row["source"],
             user_id=row["user_id"],
             user_name=row["user_name"],
+            lang=row["lang"],
             chat_id=row["chat_id"],
             reply_message_id=row["reply_message_id"],
             recipient=row["recipient"],

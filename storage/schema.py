@@ -23,6 +23,7 @@ MIGRATIONS: list[str] = [
         source            TEXT NOT NULL,
         user_id           INTEGER,
         user_name         TEXT,
+        lang              TEXT,
         chat_id           INTEGER,
         reply_message_id  INTEGER,
         recipient         TEXT NOT NULL,

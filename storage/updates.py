@@ -91,7 +91,13 @@ class PreviewRepository:
         return Preview.from_row(row) if row else None
 
     async def link_message(self, token: str, message_id: int) -> None:
+        """The preview became send ``message_id``: it is used for good."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "UPDATE previews SET message_id = ? WHERE token = ?", (message_id, token)
+                "UPDATE previews SET message_id = ?, state = 'used' WHERE token = ?",
+                (message_id, token),
             )
+
+    async def set_state(self, token: str, state: str) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE previews SET state = ? WHERE token = ?", (state, token))

@@ -1,0 +1,138 @@
+"""Running the Telegram bot: ``python -m bot`` (or the ``smsbot`` script)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.token import TokenValidationError
+
+from bot.cli import EXIT_CONFIG
+from bot.core import Core, open_core
+from bot.factory import create_dispatcher
+from bot.logging_setup import configure_logging
+from bot.settings import Settings
+from bot.telegram import TelegramNotifier, build_bot
+from services.status import DeliveryTracker
+
+log = logging.getLogger("bot")
+
+
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "ru": [
+        ("send", "Отправить SMS: /send 79123456789 текст"),
+        ("balance", "Баланс шлюзов"),
+        ("status", "Статус доставки: /status 42"),
+        ("history", "Последние отправки"),
+        ("help", "Что умеет бот"),
+        ("cancel", "Прервать ввод"),
+    ],
+    "en": [
+        ("send", "Send an SMS: /send 79123456789 text"),
+        ("balance", "Gateway balances"),
+        ("status", "Delivery status: /status 42"),
+        ("history", "Last sends"),
+        ("help", "What the bot does"),
+        ("cancel", "Stop what you were typing"),
+    ],
+}
+
+
+def run(settings: Settings) -> int:
+    """Run the bot until SIGINT/SIGTERM. ``settings`` come from ``load_bot_settings``."""
+    assert settings.bot_token is not None
+    configure_logging(settings.log_level, settings.secret_values())
+    try:
+        bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
+    except TokenValidationError:
+        print(
+            "BOT_TOKEN does not look like a Telegram bot token (123456:ABC...): check it "
+            "in @BotFather.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        asyncio.run(serve(settings, bot))
+    except TelegramUnauthorizedError:
+        print("Telegram refused BOT_TOKEN (unauthorized): check it in @BotFather.", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def serve(settings: Settings, bot: Bot) -> None:
+    async with open_core(settings) as core:
+        notifier = TelegramNotifier(bot, core.messages)
+        tracker = DeliveryTracker(core.status, core.messages, notifier)
+        dp = create_dispatcher(core, tracker)
+        register_lifecycle(dp, core, bot, tracker, notifier)
+        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+
+
+def register_lifecycle(
+    dp: Dispatcher, core: Core, bot: Bot, tracker: DeliveryTracker, notifier: TelegramNotifier
+) -> None:
+    settings = core.settings
+    tasks: list[asyncio.Task[None]] = []
+
+    async def on_startup() -> None:
+        me = await bot.get_me()
+        for admin_id in settings.admin_ids:
+            if await core.users.ensure_admin(admin_id):
+                log.info("user %s is an admin (ADMIN_IDS)", admin_id)
+        if not settings.admin_ids and not [u for u in await core.users.list() if u.is_admin]:
+            log.warning("no admin yet: set ADMIN_IDS to your Telegram id to manage users")
+        await set_commands(bot)
+        recovered = await core.sender.recover_interrupted()
+        if recovered:
+            told = await notifier.report_interrupted(recovered)
+            log.warning(
+                "%d send(s) were interrupted by the last stop; %d sender(s) told",
+                len(recovered),
+                told,
+            )
+        await core.updates.prune()
+        tasks.append(asyncio.create_task(tracker.run(), name="delivery-tracker"))
+        log.info(
+            "@%s started: gateways %s, default %s%s",
+            me.username,
+            ", ".join(core.gateways.names),
+            core.gateways.default,
+            f", failover {' > '.join(core.gateways.failover)}" if core.gateways.failover else "",
+        )
+
+    async def on_shutdown() -> None:
+        if core.sender.in_flight:
+            log.info(
+                "waiting up to %s s for %d send(s) in flight",
+                settings.shutdown_grace_seconds,
+                core.sender.in_flight,
+            )
+        if not await core.sender.drain(settings.shutdown_grace_seconds):
+            log.warning("sends still in flight at exit: they will be reported as unknown at start")
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        log.info("stopped")
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+
+
+async def set_commands(bot: Bot) -> None:
+    try:
+        for lang, commands in COMMANDS.items():
+            await bot.set_my_commands(
+                [BotCommand(command=c, description=d) for c, d in commands],
+                scope=BotCommandScopeDefault(),
+                language_code=None if lang == "ru" else lang,
+            )
+    except TelegramAPIError as exc:  # the menu is a convenience; never a reason not to start
+        log.warning("could not set the command menu: %s", exc)

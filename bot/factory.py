@@ -1,0 +1,86 @@
+"""A fresh ``Dispatcher`` with its routers, middlewares and dependencies.
+
+No module-level routers or singletons: every call builds everything anew, so
+tests can build as many dispatchers as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiogram import Dispatcher
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import ErrorEvent
+
+from bot.core import Core
+from handlers.admin import create_admin_router
+from handlers.common import create_common_router, create_fallback_router
+from handlers.info import create_info_router
+from handlers.middlewares import AccessMiddleware, DedupeMiddleware
+from handlers.sending import SendDeps, SendOptions, create_send_router
+from handlers.texts import lang_of, t
+from services.limits import Limits, RateLimiter
+from services.status import DeliveryTracker
+
+log = logging.getLogger(__name__)
+
+
+def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
+    settings = core.settings
+    limiter = RateLimiter(
+        core.messages,
+        core.users,
+        Limits(per_minute=settings.sends_per_minute, per_day=settings.sends_per_day),
+    )
+    send_deps = SendDeps(
+        sender=core.sender,
+        limiter=limiter,
+        previews=core.previews,
+        messages=core.messages,
+        balances=core.balance,
+        tracker=tracker,
+        options=SendOptions(
+            confirmation=settings.send_confirmation,
+            preview_ttl=timedelta(seconds=settings.preview_ttl_seconds),
+        ),
+    )
+    dp = Dispatcher(
+        storage=MemoryStorage(),
+        send_deps=send_deps,
+        gateways=core.gateways,
+        balance_service=core.balance,
+        status_service=core.status,
+        messages=core.messages,
+        users=core.users,
+        audit=core.audit,
+        limiter=limiter,
+    )
+    dp.update.outer_middleware(DedupeMiddleware(core.updates))
+    dp.update.outer_middleware(AccessMiddleware(core.users, core.audit))
+    dp.include_routers(
+        create_common_router(),
+        create_admin_router(),
+        create_send_router(),
+        create_info_router(),
+        create_fallback_router(),
+    )
+    dp.errors.register(on_error)
+    return dp
+
+
+async def on_error(event: ErrorEvent) -> bool:
+    """Nothing crashes the bot: log the bug, tell the person in one sentence."""
+    log.error("error while handling update %s", event.update.update_id, exc_info=event.exception)
+    message = event.update.message or (
+        event.update.callback_query.message if event.update.callback_query else None
+    )
+    user = event.update.event.from_user if hasattr(event.update.event, "from_user") else None
+    lang = lang_of(user.language_code if user else None)
+    if message is not None and message.bot is not None:
+        try:
+            await message.bot.send_message(message.chat.id, t(lang, "internal_error"))
+        except TelegramAPIError:  # the error path must not raise in turn
+            log.warning("could not report the error to chat %s", message.chat.id)
+    return True

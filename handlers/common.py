@@ -1,0 +1,56 @@
+"""/start, /help, /cancel and the answer to anything else."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+
+from handlers.texts import Html, Lang, t
+from services.gateways import Gateways
+from storage.models import UserRecord
+
+
+def help_text(lang: Lang, user: UserRecord, gateways: Gateways) -> str:
+    names = ", ".join(gateways.names)
+    text = t(
+        lang,
+        "help",
+        gateways=f"{gateways.default} ({names})",
+        admin=Html(t(lang, "help_admin") if user.is_admin else ""),
+    )
+    if gateways.default == "sandbox":
+        text += t(lang, "sandbox_note")
+    return text
+
+
+def create_common_router() -> Router:
+    router = Router(name="common")
+
+    @router.message(CommandStart())
+    @router.message(Command("help"))
+    async def cmd_help(message: Message, lang: Lang, user: UserRecord, gateways: Gateways) -> None:
+        await message.answer(help_text(lang, user, gateways))
+
+    @router.message(Command("cancel"))
+    async def cmd_cancel(message: Message, lang: Lang, state: FSMContext) -> None:
+        if await state.get_state() is None:
+            await message.answer(t(lang, "nothing_to_cancel"))
+            return
+        await state.clear()
+        await message.answer(t(lang, "cancelled"))
+
+    return router
+
+
+def create_fallback_router() -> Router:
+    """Last in line: a clear answer to anything no other handler took."""
+    router = Router(name="fallback")
+
+    @router.message()
+    async def anything_else(message: Message, lang: Lang) -> None:
+        if message.chat.type == "private":
+            await message.answer(t(lang, "unknown_command"))
+
+    return router

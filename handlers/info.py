@@ -1,0 +1,126 @@
+"""/balance, /status and /history."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from handlers.parsing import parse_int
+from handlers.render import error_reason, fmt_time, status_text
+from handlers.texts import Html, Lang, esc, state_name, t
+from providers.sms import InvalidInput
+from services.balance import BalanceService
+from services.status import StatusService
+from storage.messages import MessageRepository
+from storage.models import MessageRecord, UserRecord
+
+HISTORY_DEFAULT = 10
+HISTORY_MAX = 50
+
+
+def create_info_router() -> Router:
+    router = Router(name="info")
+
+    @router.message(Command("balance"))
+    async def cmd_balance(message: Message, lang: Lang, balance_service: BalanceService) -> None:
+        lines = [t(lang, "balance_title")]
+        for line in await balance_service.all():
+            if line.balance is not None:
+                b = line.balance
+                note = t(lang, "balance_sandbox") if b.simulated else ""
+                if b.source == "last_send":
+                    note += t(
+                        lang, "balance_from_send", id=line.from_message or "?", at=fmt_time(b.at)
+                    )
+                lines.append(
+                    t(
+                        lang,
+                        "balance_line",
+                        gateway=line.provider,
+                        amount=b.amount,
+                        unit=b.unit,
+                        note=Html(note),
+                    )
+                )
+            elif line.error is not None:
+                lines.append(
+                    t(
+                        lang,
+                        "balance_error",
+                        gateway=line.provider,
+                        reason=Html(error_reason(line.error, lang)),
+                    )
+                )
+            else:
+                lines.append(t(lang, "balance_none_yet", gateway=line.provider))
+        await message.answer("\n".join(lines))
+
+    @router.message(Command("status"))
+    async def cmd_status(
+        message: Message,
+        command: CommandObject,
+        lang: Lang,
+        user: UserRecord,
+        status_service: StatusService,
+        messages: MessageRepository,
+    ) -> None:
+        ref = (command.args or "").strip()
+        records: list[MessageRecord] = []
+        if ref:
+            try:
+                records = await status_service.find(ref)
+            except InvalidInput:
+                await message.answer(t(lang, "status_usage"))
+                return
+        elif message.reply_to_message is not None:
+            found = await messages.find_by_reply(
+                message.chat.id, message.reply_to_message.message_id
+            )
+            records = [found] if found else []
+            ref = f"#{message.reply_to_message.message_id}"
+        else:
+            await message.answer(t(lang, "status_usage"))
+            return
+        visible = [r for r in records if user.is_admin or r.user_id == user.user_id]
+        if not visible:
+            await message.answer(t(lang, "status_not_found", ref=ref[:64]))
+            return
+        check = await status_service.check(visible[0])
+        await message.answer(status_text(check, lang))
+
+    @router.message(Command("history"))
+    async def cmd_history(
+        message: Message,
+        command: CommandObject,
+        lang: Lang,
+        user: UserRecord,
+        messages: MessageRepository,
+    ) -> None:
+        limit = HISTORY_DEFAULT
+        if command.args:
+            parsed = parse_int(command.args)
+            if parsed is None or not 1 <= parsed <= HISTORY_MAX:
+                await message.answer(t(lang, "history_usage"))
+                return
+            limit = parsed
+        records = await messages.recent(
+            user_id=None if user.is_admin else user.user_id, limit=limit
+        )
+        if not records:
+            await message.answer(t(lang, "history_empty"))
+            return
+        lines = [t(lang, "history_title")]
+        for r in records:
+            who = ""
+            if user.is_admin:
+                who = f" · {esc(r.user_name or r.user_id or r.source)}"
+            preview = r.text if len(r.text) <= 40 else r.text[:39] + "…"
+            lines.append(
+                f"#{r.id} {esc(fmt_time(r.created_at))} → +{esc(r.recipient)} "
+                f"({esc(r.provider)}): {esc(state_name(lang, r.state))}{who}\n"
+                f"    {esc(' '.join(preview.split()))}"
+            )
+        await message.answer("\n".join(lines))
+
+    return router

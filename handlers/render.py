@@ -1,0 +1,207 @@
+"""Turning typed results and errors into the bot's sentences (ru/en, escaped)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from handlers.texts import Html, Lang, esc, state_name, t
+from providers import errors as e
+from providers.sms import InvalidInput, InvalidPhone, InvalidText
+from services.gateways import UnknownProvider
+from services.sending import SendOutcome
+from services.status import StatusCheck
+from storage.models import MessageRecord, MessageState
+
+_REASONS: dict[type[e.ProviderError], dict[Lang, str]] = {
+    e.AuthenticationFailed: {
+        "ru": "шлюз {gateway} не принял логин или ключ — проверьте настройки",
+        "en": "{gateway} rejected the credentials — check the settings",
+    },
+    e.InvalidSignature: {
+        "ru": "шлюз {gateway} не принял подпись запроса — проверьте ключ проекта",
+        "en": "{gateway} rejected the request signature — check the project key",
+    },
+    e.InsufficientFunds: {
+        "ru": "на счёте {gateway} закончились деньги или SMS",
+        "en": "the {gateway} account has no money or SMS left",
+    },
+    e.InvalidRecipient: {
+        "ru": "шлюз {gateway} считает номер получателя неверным или недоступным",
+        "en": "{gateway} says the recipient number is invalid or unreachable",
+    },
+    e.InvalidSender: {
+        "ru": "шлюз {gateway} не принял имя отправителя",
+        "en": "{gateway} rejected the sender name",
+    },
+    e.InvalidRequest: {
+        "ru": "шлюз {gateway} счёл запрос неполным или неверным",
+        "en": "{gateway} says the request is invalid or incomplete",
+    },
+    e.MessageNotFound: {
+        "ru": "шлюз {gateway} не знает такого сообщения",
+        "en": "{gateway} does not know that message",
+    },
+    e.NotSent: {
+        "ru": "не удалось подключиться к шлюзу {gateway}",
+        "en": "could not connect to {gateway}",
+    },
+    e.OutcomeUnknown: {
+        "ru": "шлюз {gateway} не ответил вовремя или ответ потерялся",
+        "en": "{gateway} did not answer in time, or the answer was lost",
+    },
+}
+
+
+def error_reason(error: e.ProviderError, lang: Lang) -> str:
+    """One escaped clause saying what went wrong, with the detail that helps."""
+    gateway = esc(error.provider)
+    if isinstance(error, e.AccessDenied):
+        if error.ip:
+            return (
+                f"шлюз {gateway} не пускает IP-адрес <code>{esc(error.ip)}</code> — добавьте его в настройках проекта"
+                if lang == "ru"
+                else f"{gateway} does not allow the IP address <code>{esc(error.ip)}</code> — add it in the project settings"
+            )
+        return (
+            f"шлюз {gateway} отказал в доступе: проект или аккаунт не подходит"
+            if lang == "ru"
+            else f"{gateway} denied access: the project or account is not allowed"
+        )
+    if isinstance(error, e.GatewayInternalError):
+        return (
+            f"внутренняя ошибка шлюза {gateway} (код {esc(error.code)})"
+            if lang == "ru"
+            else f"internal error of {gateway} (code {esc(error.code)})"
+        )
+    if isinstance(error, e.UnsupportedOperation):
+        return (
+            f"шлюз {gateway} не поддерживает такой запрос"
+            if lang == "ru"
+            else f"{gateway} offers no such request"
+        )
+    if isinstance(error, e.ProtocolError):
+        head = (
+            f"непонятный ответ шлюза {gateway}"
+            if lang == "ru"
+            else f"{gateway} gave an answer I cannot read"
+        )
+        return f"{head}: <code>{esc(error.raw)}</code>" if error.raw else head
+    for cls, texts in _REASONS.items():
+        if isinstance(error, cls):
+            text = texts[lang].format(gateway=gateway)
+            raw = getattr(error, "raw", None)
+            if isinstance(error, e.OutcomeUnknown) and raw:
+                text += f" (<code>{esc(raw)}</code>)"
+            return text
+    return esc(error.message)
+
+
+def input_error(error: InvalidInput, lang: Lang) -> str:
+    if isinstance(error, InvalidPhone):
+        if not error.raw.strip():
+            return t(lang, "invalid_input", reason=Html(t(lang, "ask_phone")))
+        return t(lang, "invalid_input", reason=Html(t(lang, "bad_phone", raw=_clip(error.raw))))
+    if isinstance(error, InvalidText):
+        if error.limit:
+            reason = t(lang, "text_too_long", length=error.length, limit=error.limit)
+            if "smsrent" in error.reason:
+                reason += " (smsrent)"
+            return t(lang, "invalid_input", reason=Html(reason))
+        if "empty" in error.reason:
+            return t(lang, "invalid_input", reason=Html(t(lang, "empty_text")))
+    if isinstance(error, UnknownProvider):
+        return t(lang, "invalid_input", reason=Html(str(error)))
+    return t(lang, "invalid_input", reason=str(error))
+
+
+def _clip(text: str, limit: int = 30) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def send_outcome(outcome: SendOutcome, lang: Lang) -> str:
+    record = outcome.record
+    if outcome.duplicate:
+        return t(lang, "duplicate", id=record.id, state=state_name(lang, record.state))
+    if outcome.error is not None:
+        reason = Html(error_reason(outcome.error, lang))
+        if record.state == MessageState.UNKNOWN:
+            return t(lang, "unknown_outcome", id=record.id, reason=reason)
+        return t(lang, "failed", id=record.id, reason=reason)
+    return sent_text(record, lang, outcome)
+
+
+def sent_text(record: MessageRecord, lang: Lang, outcome: SendOutcome | None = None) -> str:
+    balance = ""
+    if record.balance_after is not None:
+        balance = t(
+            lang, "balance_line_after", amount=record.balance_after, unit=record.balance_unit or ""
+        )
+    if record.simulated:
+        return t(
+            lang,
+            "sent_sandbox",
+            id=record.id,
+            phone=record.recipient,
+            gateway_id=record.gateway_id or "",
+            balance=Html(balance),
+        )
+    failover = ""
+    if outcome is not None and outcome.failed_attempts:
+        attempt = outcome.failed_attempts[0]
+        failover = t(
+            lang,
+            "failover_note",
+            failed=attempt.provider,
+            reason=Html(error_reason(attempt.error, lang)),
+            gateway=record.provider,
+        )
+    text = t(
+        lang,
+        "sent",
+        id=record.id,
+        gateway=record.provider,
+        phone=record.recipient,
+        gateway_id=record.gateway_id or "",
+        balance=Html(balance),
+        failover=Html(failover),
+    )
+    if record.state not in (MessageState.SENT, MessageState.SENDING):
+        text += "\n" + state_line(record, lang)
+    return text
+
+
+def state_line(record: MessageRecord, lang: Lang) -> str:
+    code = f" ({record.status_code} {record.status_name})" if record.status_code else ""
+    label = "Состояние" if lang == "ru" else "State"
+    return f"{label}: {esc(state_name(lang, record.state))}{esc(code)}"
+
+
+def status_text(check: StatusCheck, lang: Lang) -> str:
+    record = check.record
+    assert record is not None
+    code = f" ({record.status_code} {record.status_name})" if record.status_code else ""
+    gid = f"\nID: <code>{esc(record.gateway_id)}</code>" if record.gateway_id else ""
+    if record.error_text and record.state in (MessageState.FAILED, MessageState.UNKNOWN):
+        gid += f"\n{esc(record.error_text)}"
+    text = t(
+        lang,
+        "status_line",
+        id=record.id,
+        phone=record.recipient,
+        gateway=record.provider,
+        state=state_name(lang, record.state),
+        code=code,
+        at=fmt_time(record.created_at),
+        gid=Html(gid),
+    )
+    if check.error is not None:
+        if isinstance(check.error, e.UnsupportedOperation):
+            text += t(lang, "status_no_request", gateway=record.provider)
+        else:
+            text += t(lang, "status_check_failed", reason=Html(error_reason(check.error, lang)))
+    return text
+
+
+def fmt_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,339 @@
+"""/send: one line, or a guided flow; a preview with "Send" and "Cancel" buttons."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from handlers.parsing import parse_send_args
+from handlers.render import input_error, send_outcome
+from handlers.texts import Html, Lang, esc, t
+from providers.sms import InvalidInput, normalize_phone
+from services.balance import BalanceService
+from services.limits import LimitHit, RateLimiter
+from services.sending import Origin, PreparedSend, SendOutcome, SendService
+from services.status import DeliveryTracker
+from storage.db import utcnow
+from storage.messages import MessageRepository
+from storage.models import UserRecord
+from storage.updates import PreviewRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    confirmation: bool
+    preview_ttl: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class SendDeps:
+    """What the send handlers need, injected as one object (``send_deps``)."""
+
+    sender: SendService
+    limiter: RateLimiter
+    previews: PreviewRepository
+    messages: MessageRepository
+    balances: BalanceService
+    tracker: DeliveryTracker
+    options: SendOptions
+
+
+class SendFlow(StatesGroup):
+    phone = State()
+    text = State()
+
+
+class PreviewAction(CallbackData, prefix="pv"):
+    action: str  # "send" or "cancel"
+    token: str
+
+
+def limit_text(hit: LimitHit, lang: Lang) -> str:
+    seconds = int(hit.reset_in.total_seconds()) + 1
+    if seconds < 120:
+        wait = f"{seconds} с" if lang == "ru" else f"{seconds} s"
+    elif seconds < 7200:
+        wait = f"{seconds // 60} мин" if lang == "ru" else f"{seconds // 60} min"
+    else:
+        wait = f"{seconds // 3600} ч" if lang == "ru" else f"{seconds // 3600} h"
+    window = t(lang, "per_minute") if hit.window <= timedelta(minutes=1) else t(lang, "per_day")
+    return t(lang, "limit_hit", limit=hit.limit, window=window, wait=wait)
+
+
+def origin_of(user: UserRecord, chat_id: int, lang: Lang) -> Origin:
+    return Origin(
+        source="telegram",
+        user_id=user.user_id,
+        user_name=user.name or None,
+        chat_id=chat_id,
+        lang=lang,
+    )
+
+
+def create_send_router() -> Router:
+    router = Router(name="send")
+
+    async def start_send(
+        message: Message,
+        lang: Lang,
+        user: UserRecord,
+        deps: SendDeps,
+        state: FSMContext,
+        provider: str | None,
+        phone: str,
+        text: str,
+    ) -> None:
+        try:
+            prepared = deps.sender.prepare(phone, text, provider)
+        except InvalidInput as exc:
+            await message.answer(input_error(exc, lang))
+            return
+        hit = await deps.limiter.check(user.user_id)
+        if hit is not None:
+            await message.answer(limit_text(hit, lang))
+            return
+        await state.clear()
+        if deps.options.confirmation:
+            await show_preview(message, lang, user, prepared, deps)
+            return
+        key = f"tg:{message.chat.id}:{message.message_id}"
+        outcome = await deps.sender.send(
+            prepared, origin_of(user, message.chat.id, lang), idempotency_key=key
+        )
+        await deliver_outcome(message, outcome, lang, deps)
+
+    @router.message(Command("send"))
+    async def cmd_send(
+        message: Message,
+        command: CommandObject,
+        lang: Lang,
+        user: UserRecord,
+        send_deps: SendDeps,
+        state: FSMContext,
+    ) -> None:
+        sender = send_deps.sender
+        args = parse_send_args(command.args, sender.gateways.names)
+        if not args.phone:
+            await state.set_state(SendFlow.phone)
+            await state.update_data(provider=args.provider)
+            await message.answer(t(lang, "ask_phone"))
+            return
+        if not args.text:
+            try:
+                number = normalize_phone(args.phone)
+                sender.gateways.get(args.provider)
+            except InvalidInput as exc:
+                await message.answer(input_error(exc, lang))
+                return
+            await state.set_state(SendFlow.text)
+            await state.update_data(provider=args.provider, phone=number)
+            await message.answer(t(lang, "ask_text", phone=number))
+            return
+        await start_send(
+            message, lang, user, send_deps, state, args.provider, args.phone, args.text
+        )
+
+    @router.message(SendFlow.phone, F.text, ~F.text.startswith("/"))
+    async def flow_phone(message: Message, lang: Lang, state: FSMContext) -> None:
+        try:
+            number = normalize_phone(message.text or "")
+        except InvalidInput as exc:
+            await message.answer(input_error(exc, lang))
+            return
+        await state.update_data(phone=number)
+        await state.set_state(SendFlow.text)
+        await message.answer(t(lang, "ask_text", phone=number))
+
+    @router.message(SendFlow.text, F.text, ~F.text.startswith("/"))
+    async def flow_text(
+        message: Message,
+        lang: Lang,
+        user: UserRecord,
+        send_deps: SendDeps,
+        state: FSMContext,
+    ) -> None:
+        data = await state.get_data()
+        await start_send(
+            message,
+            lang,
+            user,
+            send_deps,
+            state,
+            data.get("provider"),
+            str(data.get("phone", "")),
+            message.text or "",
+        )
+
+    @router.message(SendFlow.phone, ~F.text)
+    @router.message(SendFlow.text, ~F.text)
+    async def flow_not_text(message: Message, lang: Lang) -> None:
+        await message.answer(t(lang, "need_text_message"))
+
+    @router.callback_query(PreviewAction.filter(F.action == "send"))
+    async def on_send(
+        query: CallbackQuery,
+        callback_data: PreviewAction,
+        lang: Lang,
+        user: UserRecord,
+        send_deps: SendDeps,
+    ) -> None:
+        sender, limiter, previews = send_deps.sender, send_deps.limiter, send_deps.previews
+        messages, tracker = send_deps.messages, send_deps.tracker
+        token = callback_data.token
+        preview = await previews.get(token)
+        if preview is not None and preview.user_id != user.user_id:
+            await query.answer(t(lang, "preview_not_yours"), show_alert=True)
+            return
+        hit = await limiter.check(user.user_id) if preview and preview.state == "open" else None
+        if hit is not None:
+            await query.answer(limit_text(hit, lang), show_alert=True)
+            return
+        claimed = await previews.claim(token, user.user_id, "sending", utcnow())
+        if claimed is None:
+            await refuse_stale_preview(query, token, lang, previews)
+            return
+        await query.answer(t(lang, "sending"))
+        if isinstance(query.message, Message):
+            await safe_edit(query.message, query.message.html_text + "\n\n" + t(lang, "sending"))
+        try:
+            prepared = sender.prepare(claimed.recipient, claimed.text, claimed.provider)
+        except InvalidInput as exc:
+            await previews.set_state(token, "cancelled")
+            if isinstance(query.message, Message):
+                await safe_edit(query.message, input_error(exc, lang))
+            return
+        outcome = await sender.send(
+            prepared, origin_of(user, claimed.chat_id, lang), idempotency_key=f"preview:{token}"
+        )
+        await previews.link_message(token, outcome.record.id)
+        text = send_outcome(outcome, lang)
+        target = query.message if isinstance(query.message, Message) else None
+        if target is not None and await safe_edit(target, text):
+            await messages.set_reply(outcome.record.id, target.chat.id, target.message_id)
+        elif query.bot is not None:
+            sent = await query.bot.send_message(claimed.chat_id, text)
+            await messages.set_reply(outcome.record.id, sent.chat.id, sent.message_id)
+        tracker.wake()
+
+    @router.callback_query(PreviewAction.filter(F.action == "cancel"))
+    async def on_cancel(
+        query: CallbackQuery,
+        callback_data: PreviewAction,
+        lang: Lang,
+        user: UserRecord,
+        send_deps: SendDeps,
+    ) -> None:
+        previews = send_deps.previews
+        preview = await previews.get(callback_data.token)
+        if preview is not None and preview.user_id != user.user_id:
+            await query.answer(t(lang, "preview_not_yours"), show_alert=True)
+            return
+        claimed = await previews.claim(callback_data.token, user.user_id, "cancelled", utcnow())
+        if claimed is None:
+            await refuse_stale_preview(query, callback_data.token, lang, previews)
+            return
+        await query.answer(t(lang, "cancelled"))
+        if isinstance(query.message, Message):
+            await safe_edit(query.message, t(lang, "preview_cancelled_text"))
+
+    return router
+
+
+async def show_preview(
+    message: Message,
+    lang: Lang,
+    user: UserRecord,
+    prepared: PreparedSend,
+    deps: SendDeps,
+) -> None:
+    token = secrets.token_urlsafe(12)
+    preview = await deps.previews.create(
+        token=token,
+        user_id=user.user_id,
+        chat_id=message.chat.id,
+        recipient=prepared.recipient,
+        text=prepared.text.text,
+        provider=prepared.provider,
+        ttl=deps.options.preview_ttl,
+    )
+    balance = await deps.balances.last_known(prepared.provider)
+    balance_text = f"{balance.amount} {balance.unit}" if balance else t(lang, "balance_unknown")
+    body = t(
+        lang,
+        "preview",
+        phone=prepared.recipient,
+        gateway=prepared.provider,
+        parts=prepared.text.parts,
+        encoding=prepared.text.encoding,
+        chars=prepared.text.chars,
+        balance=balance_text,
+        text=Html(f"<blockquote>{esc(prepared.text.text)}</blockquote>"),
+    )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t(lang, "button_send"),
+                    callback_data=PreviewAction(action="send", token=preview.token).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=t(lang, "button_cancel"),
+                    callback_data=PreviewAction(action="cancel", token=preview.token).pack(),
+                ),
+            ]
+        ]
+    )
+    await message.answer(body, reply_markup=keyboard)
+
+
+async def refuse_stale_preview(
+    query: CallbackQuery, token: str, lang: Lang, previews: PreviewRepository
+) -> None:
+    preview = await previews.get(token)
+    if preview is None:
+        key = "preview_expired"
+    elif preview.state == "used":
+        await query.answer(t(lang, "preview_used", id=preview.message_id or "?"), show_alert=True)
+        return
+    elif preview.state == "sending":
+        key = "preview_in_progress"
+    elif preview.state == "cancelled":
+        key = "preview_cancelled"
+    else:
+        key = "preview_expired"
+        if preview.state == "open":
+            await previews.set_state(token, "expired")
+        if isinstance(query.message, Message):
+            await safe_edit(query.message, t(lang, "preview_expired"))
+    await query.answer(t(lang, key), show_alert=True)
+
+
+async def safe_edit(message: Message, text: str) -> bool:
+    """Edit the bot's message (dropping its buttons); False if Telegram refused."""
+    try:
+        await message.edit_text(text, reply_markup=None)
+    except TelegramAPIError as exc:
+        log.info("could not edit message %s: %s", message.message_id, exc)
+        return False
+    return True
+
+
+async def deliver_outcome(
+    message: Message, outcome: SendOutcome, lang: Lang, deps: SendDeps
+) -> None:
+    reply = await message.answer(send_outcome(outcome, lang))
+    if not outcome.duplicate:
+        await deps.messages.set_reply(outcome.record.id, reply.chat.id, reply.message_id)
+    deps.tracker.wake()

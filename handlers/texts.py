@@ -1,0 +1,307 @@
+"""Every text the bot says, in Russian (default) and English.
+
+``t()`` HTML-escapes every argument unless it is wrapped in ``Html``, so user text
+can never turn into markup by accident.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Literal
+
+Lang = Literal["ru", "en"]
+
+
+class Html(str):
+    """A string that is already safe HTML (built by this module)."""
+
+    __slots__ = ()
+
+
+def lang_of(language_code: str | None) -> Lang:
+    return "en" if language_code and language_code.lower().startswith("en") else "ru"
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+TEXTS: dict[str, dict[Lang, str]] = {
+    "not_allowed": {
+        "ru": "⛔ Вы не в списке пользователей этого бота.\nВаш Telegram id: <code>{user_id}</code>\n"
+        "Перешлите его администратору: он добавит вас командой <code>/allow {user_id}</code>.",
+        "en": "⛔ You are not on this bot's list of users.\nYour Telegram id: <code>{user_id}</code>\n"
+        "Send it to an admin, who can add you with <code>/allow {user_id}</code>.",
+    },
+    "not_allowed_short": {
+        "ru": "⛔ Нет доступа. Ваш id: {user_id}",
+        "en": "⛔ Not allowed. Your id: {user_id}",
+    },
+    "help": {
+        "ru": "Я отправляю SMS через шлюз {gateways}.\n\n"
+        "<b>Команды</b>\n"
+        "/send <code>79123456789 Сервер недоступен</code> — отправить SMS (текст может быть в несколько строк)\n"
+        "/send — пошагово: номер, затем текст\n"
+        "/send <code>smska 79123456789 текст</code> — через конкретный шлюз\n"
+        "/balance — баланс всех шлюзов\n"
+        "/status <code>42</code> — статус доставки (или ответьте на моё сообщение командой /status)\n"
+        "/history <code>10</code> — ваши последние отправки\n"
+        "/cancel — прервать ввод\n"
+        "{admin}",
+        "en": "I send SMS through the gateway {gateways}.\n\n"
+        "<b>Commands</b>\n"
+        "/send <code>79123456789 Server is down</code> — send an SMS (the text may span lines)\n"
+        "/send — step by step: the number, then the text\n"
+        "/send <code>smska 79123456789 text</code> — through a given gateway\n"
+        "/balance — the balance of every gateway\n"
+        "/status <code>42</code> — delivery status (or reply /status to my message)\n"
+        "/history <code>10</code> — your last sends\n"
+        "/cancel — stop what you were typing\n"
+        "{admin}",
+    },
+    "help_admin": {
+        "ru": "\n<b>Администратору</b>\n"
+        "/allow <code>123456789 Иван</code> — добавить пользователя\n"
+        "/allow <code>123456789 admin</code> — сделать администратором\n"
+        "/deny <code>123456789</code> — удалить пользователя\n"
+        "/users — список пользователей\n"
+        "/limits <code>123456789 5 200</code> — лимиты отправок в минуту и в день\n"
+        "/history покажет отправки всех пользователей.",
+        "en": "\n<b>For admins</b>\n"
+        "/allow <code>123456789 Ivan</code> — add a user\n"
+        "/allow <code>123456789 admin</code> — make an admin\n"
+        "/deny <code>123456789</code> — remove a user\n"
+        "/users — the list of users\n"
+        "/limits <code>123456789 5 200</code> — sends per minute and per day\n"
+        "/history shows everyone's sends.",
+    },
+    "sandbox_note": {
+        "ru": "\n🧪 Сейчас включён тестовый шлюз sandbox: SMS на самом деле не отправляются.",
+        "en": "\n🧪 The sandbox gateway is on: no SMS is really sent.",
+    },
+    "unknown_command": {
+        "ru": "Не понимаю эту команду. Список команд: /help",
+        "en": "I don't know that command. The list of commands: /help",
+    },
+    "ask_phone": {
+        "ru": "Кому отправить? Пришлите номер телефона, например <code>79123456789</code>. /cancel — отмена.",
+        "en": "Who to? Send the phone number, e.g. <code>79123456789</code>. /cancel to stop.",
+    },
+    "ask_text": {
+        "ru": "Номер: <code>+{phone}</code>. Теперь пришлите текст сообщения.",
+        "en": "Number: <code>+{phone}</code>. Now send the text of the message.",
+    },
+    "need_text_message": {
+        "ru": "Пришлите текст обычным сообщением. /cancel — отмена.",
+        "en": "Please send it as a plain text message. /cancel to stop.",
+    },
+    "cancelled": {"ru": "Отменено.", "en": "Cancelled."},
+    "nothing_to_cancel": {"ru": "Нечего отменять.", "en": "Nothing to cancel."},
+    "send_usage": {
+        "ru": "Напишите так: <code>/send 79123456789 текст сообщения</code>",
+        "en": "Write it like this: <code>/send 79123456789 message text</code>",
+    },
+    "invalid_input": {
+        "ru": "❌ {reason}\nНичего не отправлено.",
+        "en": "❌ {reason}\nNothing was sent.",
+    },
+    "bad_phone": {
+        "ru": "«{raw}» — не номер телефона. Российские номера можно писать как 79123456789, "
+        "+7 912 345-67-89 или 8 912 345 67 89; другие страны — с кодом страны.",
+        "en": "“{raw}” is not a valid phone number. Russian numbers may be written as 79123456789, "
+        "+7 912 345-67-89 or 8 912 345 67 89; other countries with their country code.",
+    },
+    "empty_text": {"ru": "Текст сообщения пустой.", "en": "The message text is empty."},
+    "text_too_long": {
+        "ru": "Сообщение слишком длинное: {length} символов, максимум {limit}.",
+        "en": "The message is too long: {length} characters, at most {limit}.",
+    },
+    "unknown_gateway": {
+        "ru": "Шлюза «{name}» здесь нет. Включены: {enabled}.",
+        "en": "There is no gateway “{name}” here. Enabled: {enabled}.",
+    },
+    "preview": {
+        "ru": "📨 <b>Отправить SMS?</b>\nКому: <code>+{phone}</code>\nШлюз: {gateway}\n"
+        "Частей: {parts} ({encoding}, {chars} симв.)\nБаланс: {balance}\n\n{text}",
+        "en": "📨 <b>Send this SMS?</b>\nTo: <code>+{phone}</code>\nGateway: {gateway}\n"
+        "Parts: {parts} ({encoding}, {chars} chars)\nBalance: {balance}\n\n{text}",
+    },
+    "balance_unknown": {"ru": "неизвестен", "en": "not known"},
+    "button_send": {"ru": "✅ Отправить", "en": "✅ Send"},
+    "button_cancel": {"ru": "✖️ Отмена", "en": "✖️ Cancel"},
+    "preview_not_yours": {
+        "ru": "Эту кнопку может нажать только тот, кто готовил сообщение.",
+        "en": "Only the person who wrote this message can press its buttons.",
+    },
+    "preview_used": {
+        "ru": "Это сообщение уже отправлено (#{id}). Повторно не отправляю.",
+        "en": "This message was already sent (#{id}). Not sending it again.",
+    },
+    "preview_in_progress": {
+        "ru": "Уже отправляется. Повторно не отправляю.",
+        "en": "Already being sent. Not sending it again.",
+    },
+    "preview_cancelled": {"ru": "Эта отправка отменена.", "en": "This send was cancelled."},
+    "preview_expired": {
+        "ru": "Время подтверждения истекло. Наберите /send заново.",
+        "en": "This preview has expired. Start again with /send.",
+    },
+    "preview_cancelled_text": {
+        "ru": "✖️ Отменено. SMS не отправлено.",
+        "en": "✖️ Cancelled. No SMS was sent.",
+    },
+    "sending": {"ru": "⏳ Отправляю…", "en": "⏳ Sending…"},
+    "sent": {
+        "ru": "✅ #{id} отправлено через {gateway} на <code>+{phone}</code>\nID шлюза: <code>{gateway_id}</code>{balance}{failover}",
+        "en": "✅ #{id} sent via {gateway} to <code>+{phone}</code>\nGateway id: <code>{gateway_id}</code>{balance}{failover}",
+    },
+    "sent_sandbox": {
+        "ru": "🧪 #{id} принято тестовым шлюзом sandbox для <code>+{phone}</code> — на самом деле ничего не отправлено.\nID: <code>{gateway_id}</code>{balance}",
+        "en": "🧪 #{id} accepted by the sandbox for <code>+{phone}</code> — nothing was really sent.\nId: <code>{gateway_id}</code>{balance}",
+    },
+    "balance_line_after": {
+        "ru": "\nОстаток: {amount} {unit}",
+        "en": "\nBalance left: {amount} {unit}",
+    },
+    "failover_note": {
+        "ru": "\n↪️ Сначала пробовал {failed}: {reason} — ничего не ушло, поэтому отправил через {gateway}.",
+        "en": "\n↪️ Tried {failed} first: {reason} — nothing went out, so it was sent via {gateway}.",
+    },
+    "failed": {
+        "ru": "❌ #{id} не отправлено: {reason}\nНичего не ушло, деньги не списаны.",
+        "en": "❌ #{id} was not sent: {reason}\nNothing went out.",
+    },
+    "unknown_outcome": {
+        "ru": "⚠️ #{id}: результат неизвестен — {reason}\nSMS могло уйти, а могло и нет. Автоматически не повторяю. "
+        "Проверьте позже: /status {id}. Если отправите ещё раз, сообщение может прийти дважды.",
+        "en": "⚠️ #{id}: the outcome is unknown — {reason}\nThe SMS may or may not have been sent. It is not retried "
+        "automatically. Check later with /status {id}. If you send it again, it may arrive twice.",
+    },
+    "duplicate": {
+        "ru": "Это сообщение уже обработано (#{id}, {state}). Повторно не отправляю.",
+        "en": "This message was already handled (#{id}, {state}). Not sending it again.",
+    },
+    "recovered_unknown": {
+        "ru": "⚠️ Бот перезапускался во время отправки #{id} на <code>+{phone}</code>. SMS могло уйти, а могло и нет. "
+        "Проверьте /status {id} или отправьте ещё раз (может прийти дважды).",
+        "en": "⚠️ The bot restarted while sending #{id} to <code>+{phone}</code>. It may or may not have been sent. "
+        "Check /status {id}, or send again (it may arrive twice).",
+    },
+    "balance_title": {"ru": "💰 <b>Баланс</b>", "en": "💰 <b>Balance</b>"},
+    "balance_line": {
+        "ru": "{gateway}: {amount} {unit}{note}",
+        "en": "{gateway}: {amount} {unit}{note}",
+    },
+    "balance_from_send": {
+        "ru": " (по последней отправке #{id}, {at})",
+        "en": " (from the last send #{id}, {at})",
+    },
+    "balance_sandbox": {"ru": " (тестовый)", "en": " (sandbox)"},
+    "balance_none_yet": {
+        "ru": "{gateway}: пока неизвестен — шлюз сообщает баланс только при отправке",
+        "en": "{gateway}: not known yet — the gateway reports it only with a send",
+    },
+    "balance_error": {"ru": "{gateway}: ❌ {reason}", "en": "{gateway}: ❌ {reason}"},
+    "status_usage": {
+        "ru": "Напишите <code>/status 42</code> (номер сообщения или ID шлюза) или ответьте /status на моё сообщение об отправке.",
+        "en": "Write <code>/status 42</code> (the message number or the gateway's id), or reply /status to my send message.",
+    },
+    "status_not_found": {
+        "ru": "Сообщение «{ref}» не найдено.",
+        "en": "No message “{ref}” found.",
+    },
+    "status_line": {
+        "ru": "#{id} → <code>+{phone}</code> через {gateway}\nСостояние: {state}{code}\nОтправлено: {at}{gid}",
+        "en": "#{id} → <code>+{phone}</code> via {gateway}\nState: {state}{code}\nSent: {at}{gid}",
+    },
+    "status_no_request": {
+        "ru": "\nℹ️ {gateway} не сообщает статус доставки.",
+        "en": "\nℹ️ {gateway} offers no delivery status.",
+    },
+    "status_check_failed": {
+        "ru": "\n⚠️ Не удалось спросить шлюз: {reason}",
+        "en": "\n⚠️ Could not ask the gateway: {reason}",
+    },
+    "delivery_failed_notice": {
+        "ru": "❗ SMS #{id} на <code>+{phone}</code> не доставлено: {state}{code}.",
+        "en": "❗ SMS #{id} to <code>+{phone}</code> was not delivered: {state}{code}.",
+    },
+    "history_empty": {"ru": "Отправок пока нет.", "en": "No sends yet."},
+    "history_title": {"ru": "🕘 <b>Последние отправки</b>", "en": "🕘 <b>Last sends</b>"},
+    "history_usage": {
+        "ru": "Напишите <code>/history</code> или <code>/history 20</code> (от 1 до 50).",
+        "en": "Write <code>/history</code> or <code>/history 20</code> (1 to 50).",
+    },
+    "admin_only": {
+        "ru": "Эта команда только для администраторов.",
+        "en": "This command is for admins only.",
+    },
+    "allow_usage": {
+        "ru": "Напишите <code>/allow 123456789 Имя</code> или <code>/allow 123456789 admin</code>. "
+        "Свой id человек узнает, написав боту.",
+        "en": "Write <code>/allow 123456789 Name</code> or <code>/allow 123456789 admin</code>. "
+        "A person learns their id by writing to the bot.",
+    },
+    "allowed": {
+        "ru": "✅ {user_id} ({name}) добавлен{admin}.",
+        "en": "✅ {user_id} ({name}) added{admin}.",
+    },
+    "updated_user": {
+        "ru": "✅ {user_id} ({name}) обновлён{admin}.",
+        "en": "✅ {user_id} ({name}) updated{admin}.",
+    },
+    "as_admin": {"ru": " как администратор", "en": " as an admin"},
+    "deny_usage": {
+        "ru": "Напишите <code>/deny 123456789</code>.",
+        "en": "Write <code>/deny 123456789</code>.",
+    },
+    "denied": {"ru": "🗑 {user_id} удалён.", "en": "🗑 {user_id} removed."},
+    "deny_unknown": {"ru": "{user_id} нет в списке.", "en": "{user_id} is not on the list."},
+    "last_admin": {
+        "ru": "Нельзя удалить или понизить последнего администратора.",
+        "en": "The last admin cannot be removed or demoted.",
+    },
+    "users_title": {"ru": "👥 <b>Пользователи</b>", "en": "👥 <b>Users</b>"},
+    "limits_usage": {
+        "ru": "Напишите <code>/limits 123456789 5 200</code> (в минуту и в день; <code>-</code> — по умолчанию) "
+        "или <code>/limits 123456789</code>, чтобы посмотреть.",
+        "en": "Write <code>/limits 123456789 5 200</code> (per minute and per day; <code>-</code> for the default) "
+        "or <code>/limits 123456789</code> to see them.",
+    },
+    "limits_show": {
+        "ru": "Лимиты {user_id}: {per_minute} в минуту, {per_day} в день. Отправлено: {used_minute} за минуту, {used_day} за сутки.",
+        "en": "Limits of {user_id}: {per_minute} a minute, {per_day} a day. Sent: {used_minute} in the last minute, {used_day} in the last day.",
+    },
+    "limit_hit": {
+        "ru": "⏳ Лимит: не больше {limit} SMS {window}. Можно снова через {wait}. Ничего не отправлено.",
+        "en": "⏳ Limit reached: at most {limit} SMS {window}. You can send again in {wait}. Nothing was sent.",
+    },
+    "per_minute": {"ru": "в минуту", "en": "a minute"},
+    "per_day": {"ru": "в сутки", "en": "a day"},
+    "internal_error": {
+        "ru": "⚠️ Внутренняя ошибка, запрос не выполнен. Если вы отправляли SMS — проверьте /history.",
+        "en": "⚠️ Internal error; the request was not completed. If you were sending an SMS, check /history.",
+    },
+}
+
+STATE_NAMES: dict[str, dict[Lang, str]] = {
+    "sending": {"ru": "отправляется", "en": "sending"},
+    "sent": {"ru": "принято шлюзом", "en": "accepted by the gateway"},
+    "delivered": {"ru": "✅ доставлено", "en": "✅ delivered"},
+    "rejected": {"ru": "❌ отклонено", "en": "❌ rejected"},
+    "expired": {"ru": "❌ просрочено", "en": "❌ expired"},
+    "deleted": {"ru": "❌ удалено", "en": "❌ deleted"},
+    "failed": {"ru": "❌ не отправлено", "en": "❌ not sent"},
+    "unknown": {"ru": "⚠️ неизвестно, ушло ли", "en": "⚠️ unknown whether it went out"},
+}
+
+
+def t(lang: Lang, key: str, **params: object) -> str:
+    """The text ``key`` in ``lang``, with every non-``Html`` parameter escaped."""
+    template = TEXTS[key][lang]
+    safe = {k: v if isinstance(v, Html) else esc(v) for k, v in params.items()}
+    return template.format(**safe)
+
+
+def state_name(lang: Lang, state: str) -> str:
+    return STATE_NAMES.get(state, {}).get(lang, state)
