@@ -8,7 +8,7 @@ import sys
 from bot.cli import EXIT_CONFIG
 from bot.settings import ConfigError, Settings, load_settings
 
-NO_TOKEN = (
+HOW_TO_GET_A_BOT = (
     "BOT_TOKEN is not set. Create a bot with @BotFather in Telegram (command /newbot), "
     "then put its token into a .env file in the folder you start the bot from, as "
     "BOT_TOKEN=123456:ABC..., or set BOT_TOKEN in the environment."

@@ -71,17 +71,32 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_INTERNAL
 
 
-def describe_error(error: ProviderError) -> str:
-    """One English sentence for a person; never a credential."""
+def describe_error(error: ProviderError, *, sending: bool = True) -> str:
+    """One English sentence for a person; never a credential. ``sending``: the error
+    is a send's, so say whether the SMS went out."""
     text = f"{error.provider}: {error.message}"
     raw = getattr(error, "raw", None)
     if isinstance(error, ProtocolError | OutcomeUnknown) and raw:
         text += f" (answer: {raw!r})"
+    if not sending:
+        return text + "."
     if isinstance(error, OutcomeUnknown):
-        text += ". The SMS may or may not have been sent; it is not retried automatically"
+        text += (
+            ". The SMS may or may not have been sent; it is not retried automatically. "
+            "Check the gateway's dashboard or ask the recipient before sending again"
+        )
     elif error.nothing_sent and not isinstance(error, UnsupportedOperation):
         text += ". Nothing was sent"
     return text + "."
+
+
+def exit_code_for_record(state: str, error_kind: str | None) -> int:
+    """The exit code a recorded send stands for (a repeated ``--key``)."""
+    if state == "failed":
+        return EXIT_NOT_SENT if error_kind == "NotSent" else EXIT_REFUSED
+    if state in ("unknown", "sending"):
+        return EXIT_UNKNOWN
+    return EXIT_OK
 
 
 def _epilog() -> str:
@@ -169,10 +184,10 @@ def _json_default(value: object) -> str:
     return str(value)
 
 
-def _error_payload(error: BaseException) -> dict[str, Any]:
+def _error_payload(error: BaseException, *, sending: bool = True) -> dict[str, Any]:
     payload: dict[str, Any] = {"error": str(error), "error_kind": type(error).__name__}
     if isinstance(error, ProviderError):
-        payload["error"] = describe_error(error)
+        payload["error"] = describe_error(error, sending=sending)
         payload["provider"] = error.provider
     return payload
 
@@ -217,7 +232,10 @@ async def _send(
         outcome = await core.sender.send(
             prepared, Origin(source="cli"), idempotency_key=f"cli:{key}" if key else None
         )
-    record = outcome.record
+        record = outcome.record
+        if outcome.duplicate:
+            grace = settings.http_connect_timeout + settings.http_read_timeout + 5
+            record = await core.sender.wait_settled(record, grace)
     payload: dict[str, Any] = {
         "id": record.id,
         "state": str(record.state),
@@ -236,17 +254,20 @@ async def _send(
         ],
     }
     if outcome.duplicate:
+        code = exit_code_for_record(record.state, record.error_kind)
+        detail = f": {record.error_text}" if record.error_text else ""
         human = (
-            f"#{record.id} was already requested with this key (state: {record.state}); "
+            f"#{record.id} was already requested with this key (state: {record.state}{detail}); "
             "nothing was sent again."
         )
-        return output.emit(EXIT_OK, human, payload)
+        if code != EXIT_OK:
+            payload.update(error=human, error_kind=record.error_kind)
+            human = "error: " + human
+        return output.emit(code, human, payload)
     if outcome.error is not None:
         code = exit_code_for(outcome.error)
         payload.update(_error_payload(outcome.error))
         human = f"error: #{record.id}: {describe_error(outcome.error)}"
-        if code == EXIT_UNKNOWN:
-            human += f" Check with: python -m bot status {record.id}"
         return output.emit(code, human, payload)
     balance = (
         f", balance {record.balance_after} {record.balance_unit}"
@@ -292,8 +313,8 @@ async def _balance(settings: Settings, output: Output, provider: str | None) -> 
                 simulated=b.simulated,
             )
         elif line.error is not None:
-            human.append(f"{line.provider}: error: {describe_error(line.error)}")
-            item.update(_error_payload(line.error))
+            human.append(f"{line.provider}: error: {describe_error(line.error, sending=False)}")
+            item.update(_error_payload(line.error, sending=False))
             code = code or exit_code_for(line.error)
         else:
             human.append(
@@ -357,12 +378,12 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
             parts.append(f"{s.provider} id {s.message_id}: {s.state}")
         parts.append(f"[{s.code} {s.name}]" if s.code else "")
     if check.error is not None:
-        payload.update(_error_payload(check.error))
+        payload.update(_error_payload(check.error, sending=False))
         if record is not None and isinstance(check.error, UnsupportedOperation):
             parts.append(f"- {check.error.provider} offers no delivery status")
             return output.emit(EXIT_OK, " ".join(p for p in parts if p), payload)
         human = " ".join(p for p in parts if p)
-        message = describe_error(check.error)
+        message = describe_error(check.error, sending=False)
         return output.emit(
             exit_code_for(check.error), f"error: {human + ': ' if human else ''}{message}", payload
         )

@@ -172,7 +172,7 @@ def create_send_router() -> Router:
             send_deps,
             state,
             data.get("provider"),
-            str(data.get("phone", "")),
+            "+" + str(data.get("phone", "")),
             message.text or "",
         )
 
@@ -208,7 +208,7 @@ def create_send_router() -> Router:
         if isinstance(query.message, Message):
             await safe_edit(query.message, query.message.html_text + "\n\n" + t(lang, "sending"))
         try:
-            prepared = sender.prepare(claimed.recipient, claimed.text, claimed.provider)
+            prepared = sender.prepare("+" + claimed.recipient, claimed.text, claimed.provider)
         except InvalidInput as exc:
             await previews.set_state(token, "cancelled")
             if isinstance(query.message, Message):

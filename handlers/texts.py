@@ -173,9 +173,9 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "unknown_outcome": {
         "ru": "⚠️ #{id}: результат неизвестен — {reason}\nSMS могло уйти, а могло и нет. Автоматически не повторяю. "
-        "Проверьте позже: /status {id}. Если отправите ещё раз, сообщение может прийти дважды.",
+        "Проверьте в личном кабинете шлюза или у получателя. Если отправите ещё раз, сообщение может прийти дважды.",
         "en": "⚠️ #{id}: the outcome is unknown — {reason}\nThe SMS may or may not have been sent. It is not retried "
-        "automatically. Check later with /status {id}. If you send it again, it may arrive twice.",
+        "automatically. Check the gateway's dashboard or ask the recipient. If you send it again, it may arrive twice.",
     },
     "duplicate": {
         "ru": "Это сообщение уже обработано (#{id}, {state}). Повторно не отправляю.",
@@ -183,9 +183,9 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "recovered_unknown": {
         "ru": "⚠️ Бот перезапускался во время отправки #{id} на <code>+{phone}</code>. SMS могло уйти, а могло и нет. "
-        "Проверьте /status {id} или отправьте ещё раз (может прийти дважды).",
+        "Проверьте в личном кабинете шлюза или у получателя; если отправите ещё раз, может прийти дважды.",
         "en": "⚠️ The bot restarted while sending #{id} to <code>+{phone}</code>. It may or may not have been sent. "
-        "Check /status {id}, or send again (it may arrive twice).",
+        "Check the gateway's dashboard or ask the recipient; if you send it again, it may arrive twice.",
     },
     "balance_title": {"ru": "💰 <b>Баланс</b>", "en": "💰 <b>Balance</b>"},
     "balance_line": {

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -61,6 +63,7 @@ async def post_form(
     idempotent: bool,
     attempts: int = 3,
     backoff: float = 0.5,
+    secrets: Sequence[str] = (),
 ) -> HttpAnswer:
     """POST an already form-encoded body and return the answer decoded as text.
 
@@ -87,8 +90,18 @@ async def post_form(
             raise OutcomeUnknown(
                 provider, f"the connection failed after the request was sent ({_describe(exc)})"
             ) from exc
-        return HttpAnswer(status=response.status_code, text=decode_body(response))
+        return HttpAnswer(status=response.status_code, text=scrub(decode_body(response), secrets))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """Mask credentials that a gateway echoes back (raw answers reach error texts)."""
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    return text
 
 
 def decode_body(response: httpx.Response) -> str:

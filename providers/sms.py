@@ -66,7 +66,7 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
         raise InvalidPhone(
             raw, f"“{_preview(raw)}” is not a phone number: use digits, e.g. 79123456789."
         )
-    candidates = [compact] if compact.startswith("+") else [compact, "+" + compact]
+    candidates = [compact] if compact.startswith("+") else _digit_candidates(compact)
     for candidate in candidates:
         try:
             number = phonenumbers.parse(candidate, region)
@@ -81,6 +81,16 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
         "as 79123456789, +7 912 345-67-89 or 8 912 345 67 89; other countries with their "
         "country code.",
     )
+
+
+def _digit_candidates(digits: str) -> list[str]:
+    """Digits without "+": a Russian shape (11 digits from 7 or 8, 10 from 9) is read
+    as Russian first; anything else as international first. A number kept by this
+    program is re-read with a "+" in front, which is never ambiguous."""
+    russian_shape = (len(digits) == 11 and digits[0] in "78") or (
+        len(digits) == 10 and digits[0] == "9"
+    )
+    return [digits, "+" + digits] if russian_shape else ["+" + digits, digits]
 
 
 def _preview(raw: str, limit: int = 30) -> str:
@@ -133,7 +143,7 @@ _ALPHA_SENDER = re.compile(r"[A-Za-z0-9 .\-_&]{1,11}")
 def validate_sender(sender: str) -> str:
     """A sender is a phone number (digits, up to 15) or up to 11 Latin characters."""
     value = sender.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         if len(value) > 15:
             raise InvalidSenderName(
                 f"The sender “{_preview(value)}” is too long: a number has at most 15 digits."

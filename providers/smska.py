@@ -63,7 +63,6 @@ def _fields(raw: str) -> list[str]:
 
 def _error(fields: list[str], raw: str) -> GatewayRefused | ProtocolError:
     code = fields[0]
-    detail = fields[1] if len(fields) > 1 else ""
     if code == "1":
         return AuthenticationFailed(
             NAME,
@@ -82,10 +81,6 @@ def _error(fields: list[str], raw: str) -> GatewayRefused | ProtocolError:
         )
     if code == "7":
         return InvalidSender(NAME, "the sender name (SenderID) is not valid", raw=raw)
-    if code.isdigit() and code != "0" and detail:
-        return GatewayInternalError(
-            NAME, f"the gateway reports error {code}: {detail}", raw=raw, code=code
-        )
     return ProtocolError(NAME, "the gateway's answer was not understood", raw=raw)
 
 
@@ -143,6 +138,7 @@ class SmskaProvider:
     def __init__(self, config: SmskaConfig, client: httpx.AsyncClient) -> None:
         self._config = config
         self._client = client
+        self._secrets = (config.api_password.get_secret_value(),)
 
     @property
     def name(self) -> str:
@@ -166,7 +162,12 @@ class SmskaProvider:
     async def send(self, sms: OutgoingSms) -> SendResult:
         body = self._body(SenderID=self._config.sender, MSISDN=sms.recipient, Message=sms.text.text)
         answer = await post_form(
-            self._client, self._config.url, body, provider=NAME, idempotent=False
+            self._client,
+            self._config.url,
+            body,
+            provider=NAME,
+            idempotent=False,
+            secrets=self._secrets,
         )
         try:
             message_id, balance = parse_send_answer(answer.text)
@@ -185,6 +186,7 @@ class SmskaProvider:
             self._body(Action="balance"),
             provider=NAME,
             idempotent=True,
+            secrets=self._secrets,
         )
         amount = parse_balance_answer(answer.text)
         return Balance(NAME, amount, BALANCE_UNIT, datetime.now(UTC), BalanceSource.LIVE)
@@ -196,6 +198,7 @@ class SmskaProvider:
             self._body(Action="query", BatchId=message_id),
             provider=NAME,
             idempotent=True,
+            secrets=self._secrets,
         )
         state, code, name = parse_status_answer(answer.text)
         return DeliveryStatus(NAME, message_id, state, code, name, datetime.now(UTC))

@@ -177,6 +177,7 @@ class SmsrentProvider:
             self.encode_request(sms),
             provider=NAME,
             idempotent=False,
+            secrets=(self._config.secret_key.get_secret_value(),),
         )
         try:
             balance, message_id = parse_send_answer(answer.text)

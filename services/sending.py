@@ -113,6 +113,16 @@ class SendService:
         _done, not_done = await asyncio.wait(pending, timeout=grace)
         return not not_done
 
+    async def wait_settled(self, record: MessageRecord, grace: float) -> MessageRecord:
+        """A repeat of a send still in flight (perhaps in another process): wait,
+        bounded, until its result is recorded, and return the record as it is then."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while record.state == MessageState.SENDING and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+            record = await self._messages.get(record.id) or record
+        return record
+
     async def recover_interrupted(self, source: str = "telegram") -> list[MessageRecord]:
         """At start-up: sends a crash left in ``sending`` may or may not have gone
         out. They become ``unknown`` (never retried) and are returned so that their

@@ -37,11 +37,20 @@ class MessageRepository:
         """
         now = to_db_time(utcnow())
         async with self._db.transaction() as conn:
+            # Inside BEGIN IMMEDIATE nobody else can write between this look-up and the
+            # insert; looking first also keeps a repeat from using up a message number.
+            if new.idempotency_key is not None:
+                cursor = await conn.execute(
+                    "SELECT * FROM messages WHERE idempotency_key = ?", (new.idempotency_key,)
+                )
+                existing = await cursor.fetchone()
+                if existing is not None:
+                    return MessageRecord.from_row(existing), False
             cursor = await conn.execute(
                 """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
-                       chat_id, recipient, text, encoding, parts, provider, state, idempotency_key, lang)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (idempotency_key) DO NOTHING""",
+                       chat_id, recipient, text, encoding, parts, provider, state,
+                       idempotency_key, lang)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     now,
                     now,
@@ -59,22 +68,16 @@ class MessageRepository:
                     new.lang,
                 ),
             )
-            created = cursor.rowcount == 1
-            if created:
-                message_id = cursor.lastrowid
-                await conn.execute(
-                    "INSERT INTO message_events (message_id, at, state, provider, detail) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (message_id, now, MessageState.SENDING, new.provider, None),
-                )
-                cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
-            else:
-                cursor = await conn.execute(
-                    "SELECT * FROM messages WHERE idempotency_key = ?", (new.idempotency_key,)
-                )
+            message_id = cursor.lastrowid
+            await conn.execute(
+                "INSERT INTO message_events (message_id, at, state, provider, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (message_id, now, MessageState.SENDING, new.provider, None),
+            )
+            cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
             row = await cursor.fetchone()
         assert row is not None
-        return MessageRecord.from_row(row), created
+        return MessageRecord.from_row(row), True
 
     async def _update(
         self,
