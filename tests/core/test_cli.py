@@ -1,0 +1,407 @@
+"""The command line as a real subprocess (``python -m bot ...``) against the fake
+gateways, which keep serving in the test's event loop meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import EXIT_CODES
+from bot.core import open_core
+from services.sending import Origin
+from storage.models import MessageState
+from tests.conftest import TEST_SENDER
+from tests.core.conftest import RECIPIENT, gateway_settings
+from tests.fakes.gateways import SMSKA_NO_CREDITS, Behaviour, FakeGateways
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class CliRun:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(self.out)
+        return payload
+
+
+async def run(
+    *args: str, env: dict[str, str], stdin: str | None = None, python_flags: tuple[str, ...] = ()
+) -> CliRun:
+    """``python [flags] -m bot args...`` in the project directory, without blocking the loop."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *python_flags,
+        *(("-m", "bot") if not python_flags or python_flags[-1] != "-c" else ()),
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(
+            process.communicate(stdin.encode("utf-8") if stdin is not None else b""), CLI_TIMEOUT
+        )
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return CliRun(process.returncode, out.decode("utf-8"), err.decode("utf-8"))
+
+
+@pytest.fixture
+def base_env(tmp_path: Path) -> dict[str, str]:
+    """A clean environment: the sandbox only, a database in tmp_path."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "DATABASE_PATH": str(tmp_path / "cli.sqlite3"),
+        "SANDBOX_DELIVERY_SECONDS": "0",
+    }
+
+
+@pytest.fixture
+def gateway_env(base_env: dict[str, str], fake_gateways: FakeGateways) -> dict[str, str]:
+    """Both gateways configured against the fake; smsrent is the default."""
+    return {
+        **base_env,
+        "SMSRENT_URL": fake_gateways.smsrent_url,
+        "SMSRENT_PROJECT_ID": str(fake_gateways.smsrent_project_id),
+        "SMSRENT_SECRET_KEY": fake_gateways.smsrent_secret_key,
+        "SMSRENT_SENDER": TEST_SENDER,
+        "SMSKA_URL": fake_gateways.smska_url,
+        "SMSKA_API_KEY": fake_gateways.smska_api_key,
+        "SMSKA_API_PASSWORD": fake_gateways.smska_api_password,
+        "SMSKA_SENDER": TEST_SENDER,
+        "HTTP_CONNECT_TIMEOUT": "2",
+        "HTTP_READ_TIMEOUT": "3",
+    }
+
+
+def _no_secret(result: CliRun, fake: FakeGateways) -> None:
+    for secret in (fake.smsrent_secret_key, fake.smska_api_password):
+        assert secret not in result.out
+        assert secret not in result.err
+
+
+async def _send_in_process(
+    fake: FakeGateways, env: dict[str, str], provider: str
+) -> tuple[int, str]:
+    """Put a sent message into the CLI's database (as the bot would)."""
+    settings = gateway_settings(fake, Path(env["DATABASE_PATH"]))
+    async with open_core(settings) as core:
+        prepared = core.sender.prepare(RECIPIENT, "Disk full", provider)
+        outcome = await core.sender.send(prepared, Origin(source="telegram", user_id=1))
+    assert outcome.state is MessageState.SENT
+    assert outcome.record.gateway_id is not None
+    return outcome.record.id, outcome.record.gateway_id
+
+
+# --------------------------------------------------------------------- send
+
+
+async def test_send_via_sandbox(base_env: dict[str, str]) -> None:
+    result = await run("send", "+7 912 345-67-89", "Server", "is", "down", env=base_env)
+    assert result.code == 0, result.err
+    assert result.err == ""
+    lines = result.out.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("#1 ")
+    assert "sandbox" in lines[0]
+    assert "nothing was really sent" in lines[0]
+
+
+async def test_send_via_smska_json(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    result = await run(
+        "send", RECIPIENT, "Server is down", "--provider", "smska", "--json", env=gateway_env
+    )
+    assert result.code == 0, result.err
+    payload = result.json()
+    assert payload["ok"] is True
+    assert payload["exit_code"] == 0
+    assert payload["id"] == 1
+    assert payload["provider"] == "smska"
+    assert payload["state"] == "sent"
+    assert payload["duplicate"] is False
+    assert payload["failed_attempts"] == []
+    assert payload["gateway_id"] in fake_gateways.sent
+    assert Decimal(str(payload["balance"])) == Decimal(7463)
+    sms = fake_gateways.sent[payload["gateway_id"]]
+    assert (sms.to, sms.text, sms.sender) == (RECIPIENT, "Server is down", TEST_SENDER)
+    _no_secret(result, fake_gateways)
+
+
+async def test_send_text_from_stdin_arrives_intact(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    text = "Tom & Jerry + 100% a=b\nПривет 🎉"
+    result = await run(
+        "send", RECIPIENT, "-", "--provider", "smsrent", env=gateway_env, stdin=text + "\n"
+    )
+    assert result.code == 0, result.err
+    assert "sent via smsrent" in result.out
+    (sms,) = fake_gateways.sent.values()
+    assert sms.gateway == "smsrent"
+    assert sms.text == text
+    (request,) = fake_gateways.requests
+    assert request.form["msg"] == text
+    assert request.form["in_enc"] == "UTF-8"
+
+
+async def test_invalid_phone_exits_2_and_sends_nothing(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    result = await run("send", "12345", "hello", env=gateway_env)
+    assert result.code == 2
+    assert result.out == ""
+    assert "12345" in result.err
+    assert "Nothing was sent" in result.err
+    assert fake_gateways.requests == []
+    # not even an intent was recorded
+    settings = gateway_settings(fake_gateways, Path(gateway_env["DATABASE_PATH"]))
+    async with open_core(settings) as core:
+        assert await core.messages.recent(user_id=None, limit=5) == []
+
+
+async def test_config_error_exits_3(base_env: dict[str, str]) -> None:
+    secret = "very-secret-password-1"
+    env = {**base_env, "SMSKA_API_KEY": "login", "SMSKA_API_PASSWORD": secret}
+    result = await run("send", RECIPIENT, "hello", env=env)
+    assert result.code == 3
+    assert "SMSKA_SENDER" in result.err
+    assert secret not in result.out + result.err
+
+
+async def test_refusal_exits_4(gateway_env: dict[str, str], fake_gateways: FakeGateways) -> None:
+    fake_gateways.queue_answer("smska", SMSKA_NO_CREDITS)
+    result = await run("send", RECIPIENT, "hello", "--provider", "smska", env=gateway_env)
+    assert result.code == 4
+    assert "insufficient credits" in result.err.lower()
+    assert "Nothing was sent" in result.err
+    assert fake_gateways.sent == {}
+    _no_secret(result, fake_gateways)
+
+
+async def test_refused_connection_exits_5(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways, refused_port: int
+) -> None:
+    env = {**gateway_env, "SMSKA_URL": f"http://127.0.0.1:{refused_port}/api/httppost.php"}
+    result = await run("send", RECIPIENT, "hello", "--provider", "smska", "--json", env=env)
+    assert result.code == 5
+    payload = result.json()
+    assert payload["ok"] is False
+    assert payload["exit_code"] == 5
+    assert payload["state"] == "failed"
+    assert payload["error_kind"] == "NotSent"
+    assert "Nothing was sent" in payload["error"]
+
+
+async def test_slow_gateway_exits_6_outcome_unknown(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    fake_gateways.queue_behaviour("smska", Behaviour.SLOW)
+    env = {**gateway_env, "HTTP_READ_TIMEOUT": "0.5"}
+    result = await run("send", RECIPIENT, "hello", "--provider", "smska", env=env)
+    assert result.code == 6
+    assert "may or may not" in result.err
+    assert "dashboard" in result.err  # status cannot settle it: no gateway id is known
+    assert len(fake_gateways.requests) == 1
+
+
+# ------------------------------------------------------------------ balance
+
+
+async def test_balance_lists_both_gateways(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    result = await run("balance", env=gateway_env)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert len(lines) == 2
+    rent = next(line for line in lines if line.startswith("smsrent:"))
+    ska = next(line for line in lines if line.startswith("smska:"))
+    assert "not known yet" in rent
+    assert "7464" in ska
+    _no_secret(result, fake_gateways)
+
+
+# ------------------------------------------------------------------- status
+
+
+async def test_status_of_smska_message(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    fake_gateways.delivery_after = 3.0
+    started = time.monotonic()
+    message_id, gateway_id = await _send_in_process(fake_gateways, gateway_env, "smska")
+
+    early = await run("status", f"#{message_id}", env=gateway_env)
+    assert time.monotonic() - started < fake_gateways.delivery_after, (
+        "machine too slow for this test"
+    )
+    assert early.code == 0, early.err
+    assert f"#{message_id}" in early.out
+    assert "sent" in early.out
+    assert "ACCEPTD" in early.out
+
+    await asyncio.sleep(max(0.0, fake_gateways.delivery_after - (time.monotonic() - started)) + 0.1)
+    late = await run("status", gateway_id, "--json", env=gateway_env)
+    assert late.code == 0, late.err
+    payload = late.json()
+    assert payload["id"] == message_id
+    assert payload["gateway_id"] == gateway_id
+    assert payload["state"] == "delivered"
+    assert payload["delivery"] == "delivered"
+    assert payload["name"] == "DELIVRD"
+    # the check was stored
+    settings = gateway_settings(fake_gateways, Path(gateway_env["DATABASE_PATH"]))
+    async with open_core(settings) as core:
+        record = await core.messages.get(message_id)
+    assert record is not None
+    assert record.state is MessageState.DELIVERED
+
+
+async def test_status_of_smsrent_message(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    message_id, gateway_id = await _send_in_process(fake_gateways, gateway_env, "smsrent")
+    result = await run("status", gateway_id, env=gateway_env)
+    assert result.code == 0, result.err
+    assert f"#{message_id}" in result.out
+    assert "offers no delivery status" in result.out
+    assert len(fake_gateways.requests) == 1  # the send only
+
+
+# ---------------------------------------------------------------------- key
+
+
+async def test_same_key_twice_sends_once(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    args = (
+        "send",
+        RECIPIENT,
+        "Backup failed",
+        "--provider",
+        "smska",
+        "--key",
+        "backup-2024-06-01",
+        "--json",
+    )
+    first, second = await asyncio.gather(run(*args, env=gateway_env), run(*args, env=gateway_env))
+    assert (first.code, second.code) == (0, 0), first.err + second.err
+    payloads = [first.json(), second.json()]
+    assert sorted(p["duplicate"] for p in payloads) == [False, True]
+    assert payloads[0]["id"] == payloads[1]["id"]
+    assert len(fake_gateways.requests) == 1
+    assert len(fake_gateways.sent) == 1
+
+
+# ------------------------------------------------------------- help, imports
+
+
+async def test_help_lists_exit_codes(base_env: dict[str, str]) -> None:
+    result = await run("--help", env=base_env)
+    assert result.code == 0
+    assert "send" in result.out
+    assert "balance" in result.out
+    for code, meaning in EXIT_CODES.items():
+        assert f"{code}  {meaning}" in result.out
+
+
+async def test_command_line_does_not_import_aiogram(base_env: dict[str, str]) -> None:
+    imports, modules = await asyncio.gather(
+        run("balance", env=base_env, python_flags=("-X", "importtime")),
+        run(
+            "import bot.cli, bot.core, sys; print('aiogram' in sys.modules)",
+            env=base_env,
+            python_flags=("-c",),
+        ),
+    )
+    assert imports.code == 0, imports.err
+    assert "sandbox" in imports.out
+    assert "import time:" in imports.err
+    assert "aiogram" not in imports.err
+    assert modules.code == 0, modules.err
+    assert modules.out.strip() == "False"
+
+
+# ------------------------------------------------- repeats and status wording
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "state", "expected_code"),
+    [("refused", "failed", 4), ("slow", "unknown", 6)],
+)
+async def test_key_repeat_reports_the_first_outcome(
+    gateway_env: dict[str, str],
+    fake_gateways: FakeGateways,
+    behaviour: str,
+    state: str,
+    expected_code: int,
+) -> None:
+    """``--key`` exists for safe retries from scripts: a repeat of a send that FAILED
+    (or whose outcome is unknown) must not exit 0, which EXIT_CODES defines as "the
+    gateway accepted the message", nor print ``"ok": true``."""
+    if behaviour == "refused":
+        fake_gateways.queue_answer("smska", SMSKA_NO_CREDITS)
+    else:
+        fake_gateways.queue_behaviour("smska", Behaviour.SLOW)
+    settings = gateway_settings(fake_gateways, Path(gateway_env["DATABASE_PATH"]))
+    async with open_core(settings) as core:
+        prepared = core.sender.prepare(RECIPIENT, "Backup failed", "smska")
+        first = await core.sender.send(
+            prepared, Origin(source="cli"), idempotency_key="cli:nightly"
+        )
+    assert first.state == state
+
+    result = await run(
+        "send",
+        RECIPIENT,
+        "Backup failed",
+        "--provider",
+        "smska",
+        "--key",
+        "nightly",
+        "--json",
+        env=gateway_env,
+    )
+    payload = result.json()
+    assert payload["duplicate"] is True
+    assert payload["state"] == state
+    assert len(fake_gateways.requests) == 1  # nothing was sent again: correct
+    assert payload["ok"] is False, payload
+    assert result.code == expected_code
+
+
+async def test_status_check_failure_does_not_claim_nothing_was_sent(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways, refused_port: int
+) -> None:
+    """A message the gateway accepted, then a status request that cannot connect:
+    the answer must not tell the user "Nothing was sent" about a sent SMS."""
+    message_id, _ = await _send_in_process(fake_gateways, gateway_env, "smska")
+    env = {**gateway_env, "SMSKA_URL": f"http://127.0.0.1:{refused_port}/api/httppost.php"}
+    result = await run("status", f"#{message_id}", env=env)
+    assert result.code == 5
+    assert f"#{message_id}" in result.err
+    assert "could not connect" in result.err
+    assert "nothing was sent" not in result.err.lower(), result.err
