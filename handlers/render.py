@@ -102,10 +102,19 @@ def input_error(error: InvalidInput, lang: Lang) -> str:
             return t(lang, "invalid_input", reason=Html(t(lang, "ask_phone")))
         return t(lang, "invalid_input", reason=Html(t(lang, "bad_phone", raw=_clip(error.raw))))
     if isinstance(error, InvalidText):
+        if error.char is not None:
+            reason = t(
+                lang,
+                "text_not_encodable",
+                char=error.char,
+                gateway=error.provider or "",
+                encoding=error.encoding or "",
+            )
+            return t(lang, "invalid_input", reason=Html(reason))
         if error.limit:
             reason = t(lang, "text_too_long", length=error.length, limit=error.limit)
-            if "smsrent" in error.reason:
-                reason += " (smsrent)"
+            if error.provider:
+                reason += f" ({esc(error.provider)})"
             return t(lang, "invalid_input", reason=Html(reason))
         if "empty" in error.reason:
             return t(lang, "invalid_input", reason=Html(t(lang, "empty_text")))
@@ -182,8 +191,8 @@ def status_text(check: StatusCheck, lang: Lang) -> str:
     assert record is not None
     code = f" ({record.status_code} {record.status_name})" if record.status_code else ""
     gid = f"\nID: <code>{esc(record.gateway_id)}</code>" if record.gateway_id else ""
-    if record.error_text and record.state in (MessageState.FAILED, MessageState.UNKNOWN):
-        gid += f"\n{esc(record.error_text)}"
+    if record.state in (MessageState.FAILED, MessageState.UNKNOWN):
+        gid += f"\n{stored_reason(record, lang)}"
     text = t(
         lang,
         "status_line",
@@ -201,6 +210,27 @@ def status_text(check: StatusCheck, lang: Lang) -> str:
         else:
             text += t(lang, "status_check_failed", reason=Html(error_reason(check.error, lang)))
     return text
+
+
+def stored_reason(record: MessageRecord, lang: Lang) -> str:
+    """Why a recorded send failed or is unknown, in the reader's language (the stored
+    text is the English one of the moment it happened)."""
+    kind = record.error_kind or ""
+    if kind == "Interrupted":
+        return t(lang, "interrupted")
+    cls = getattr(e, kind, None)
+    if isinstance(cls, type) and issubclass(cls, e.ProviderError):
+        for known, texts in _REASONS.items():
+            if issubclass(cls, known):
+                return texts[lang].format(gateway=esc(record.provider))
+        if issubclass(cls, e.GatewayRefused):
+            reason = t(lang, "refused_generic", gateway=record.provider)
+            return reason + (
+                f": {esc(record.error_text)}" if lang == "en" and record.error_text else ""
+            )
+    if record.state == MessageState.UNKNOWN:
+        return t(lang, "unknown_generic", gateway=record.provider)
+    return esc(record.error_text or "")
 
 
 def fmt_time(moment: datetime) -> str:

@@ -20,7 +20,7 @@ from handlers.render import input_error, send_outcome
 from handlers.texts import Html, Lang, esc, t
 from providers.sms import InvalidInput, normalize_phone
 from services.balance import BalanceService
-from services.limits import LimitHit, RateLimiter
+from services.limits import LimitExceeded, LimitHit, RateLimiter
 from services.sending import Origin, PreparedSend, SendOutcome, SendService
 from services.status import DeliveryTracker
 from storage.db import utcnow
@@ -109,9 +109,16 @@ def create_send_router() -> Router:
             await show_preview(message, lang, user, prepared, deps)
             return
         key = f"tg:{message.chat.id}:{message.message_id}"
-        outcome = await deps.sender.send(
-            prepared, origin_of(user, message.chat.id, lang), idempotency_key=key
-        )
+        try:
+            outcome = await deps.sender.send(
+                prepared,
+                origin_of(user, message.chat.id, lang),
+                idempotency_key=key,
+                quotas=await deps.limiter.quotas(user.user_id),
+            )
+        except LimitExceeded as exc:  # the authoritative check, atomic with the record
+            await message.answer(limit_text(exc.hit, lang))
+            return
         await deliver_outcome(message, outcome, lang, deps)
 
     @router.message(Command("send"))
@@ -214,9 +221,21 @@ def create_send_router() -> Router:
             if isinstance(query.message, Message):
                 await safe_edit(query.message, input_error(exc, lang))
             return
-        outcome = await sender.send(
-            prepared, origin_of(user, claimed.chat_id, lang), idempotency_key=f"preview:{token}"
-        )
+        try:
+            outcome = await sender.send(
+                prepared,
+                origin_of(user, claimed.chat_id, lang),
+                idempotency_key=f"preview:{token}",
+                quotas=await limiter.quotas(user.user_id),
+            )
+        except LimitExceeded as exc:
+            # Nothing was recorded or sent: reopen the preview for a later tap.
+            await previews.set_state(token, "open")
+            if isinstance(query.message, Message):
+                await safe_edit(query.message, query.message.html_text, query.message.reply_markup)
+            if query.bot is not None:
+                await query.bot.send_message(claimed.chat_id, limit_text(exc.hit, lang))
+            return
         await previews.link_message(token, outcome.record.id)
         text = send_outcome(outcome, lang)
         target = query.message if isinstance(query.message, Message) else None
@@ -320,10 +339,12 @@ async def refuse_stale_preview(
     await query.answer(t(lang, key), show_alert=True)
 
 
-async def safe_edit(message: Message, text: str) -> bool:
-    """Edit the bot's message (dropping its buttons); False if Telegram refused."""
+async def safe_edit(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Edit the bot's message (dropping its buttons unless given); False if Telegram refused."""
     try:
-        await message.edit_text(text, reply_markup=None)
+        await message.edit_text(text, reply_markup=reply_markup)
     except TelegramAPIError as exc:
         log.info("could not edit message %s: %s", message.message_id, exc)
         return False

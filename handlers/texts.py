@@ -116,6 +116,22 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Сообщение слишком длинное: {length} символов, максимум {limit}.",
         "en": "The message is too long: {length} characters, at most {limit}.",
     },
+    "text_not_encodable": {
+        "ru": "Символ «{char}» нельзя отправить через {gateway} в кодировке {encoding}.",
+        "en": "The character “{char}” cannot be sent through {gateway} in {encoding}.",
+    },
+    "interrupted": {
+        "ru": "бот остановился во время отправки",
+        "en": "the bot stopped while this message was being sent",
+    },
+    "refused_generic": {
+        "ru": "шлюз {gateway} отклонил запрос",
+        "en": "{gateway} refused the request",
+    },
+    "unknown_generic": {
+        "ru": "шлюз {gateway} не ответил вовремя или ответ потерялся",
+        "en": "{gateway} did not answer in time, or the answer was lost",
+    },
     "unknown_gateway": {
         "ru": "Шлюза «{name}» здесь нет. Включены: {enabled}.",
         "en": "There is no gateway “{name}” here. Enabled: {enabled}.",

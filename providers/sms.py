@@ -37,11 +37,23 @@ class InvalidPhone(InvalidInput):
 
 
 class InvalidText(InvalidInput):
-    def __init__(self, reason: str, *, length: int = 0, limit: int = 0) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        length: int = 0,
+        limit: int = 0,
+        char: str | None = None,
+        encoding: str | None = None,
+        provider: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.length = length
         self.limit = limit
+        self.char = char  # a character the gateway cannot carry in ``encoding``
+        self.encoding = encoding
+        self.provider = provider
 
 
 class InvalidSenderName(InvalidInput):

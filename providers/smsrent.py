@@ -144,13 +144,17 @@ class SmsrentProvider:
                 f"at most {MAX_CHARS}.",
                 length=text.chars,
                 limit=MAX_CHARS,
+                provider=NAME,
             )
         try:
             text.text.encode(self._codec)
         except UnicodeEncodeError as exc:
             bad = text.text[exc.start : exc.end]
             raise InvalidText(
-                f"The character “{bad}” cannot be sent through smsrent in {self._config.encoding}."
+                f"The character “{bad}” cannot be sent through smsrent in {self._config.encoding}.",
+                char=bad,
+                encoding=self._config.encoding,
+                provider=NAME,
             ) from None
 
     def encode_request(self, sms: OutgoingSms) -> bytes:

@@ -27,6 +27,14 @@ class LimitHit:
     reset_in: timedelta
 
 
+class LimitExceeded(Exception):
+    """A send refused because the user's limit is used up; nothing was recorded or sent."""
+
+    def __init__(self, hit: LimitHit) -> None:
+        super().__init__(f"limit of {hit.limit} per {hit.window} reached")
+        self.hit = hit
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     limits: Limits
@@ -64,6 +72,11 @@ class RateLimiter:
             last_minute=await self._messages.count_since(user_id, now - MINUTE),
             last_day=await self._messages.count_since(user_id, now - DAY),
         )
+
+    async def quotas(self, user_id: int) -> tuple[tuple[int, timedelta], ...]:
+        """The (limit, window) pairs that ``SendService.send`` enforces atomically."""
+        limits = await self.limits_for(user_id)
+        return ((limits.per_minute, MINUTE), (limits.per_day, DAY))
 
     async def check(self, user_id: int) -> LimitHit | None:
         """None when the user may send now; else which limit is hit and when it resets."""

@@ -18,9 +18,10 @@ from providers.base import OutgoingSms, SendResult
 from providers.errors import OutcomeUnknown, ProviderError
 from providers.sms import InvalidInput, SmsText, analyze_text, normalize_phone
 from services.gateways import Gateways
+from services.limits import LimitExceeded, LimitHit
 from storage.balances import BalanceRepository
 from storage.db import utcnow
-from storage.messages import MessageRepository, NewMessage
+from storage.messages import MessageRepository, NewMessage, QuotaExceeded
 from storage.models import MessageRecord, MessageState
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,17 @@ class SendService:
         return PreparedSend(recipient=number, text=sms_text, provider=gateway.name)
 
     async def send(
-        self, prepared: PreparedSend, origin: Origin, *, idempotency_key: str | None = None
+        self,
+        prepared: PreparedSend,
+        origin: Origin,
+        *,
+        idempotency_key: str | None = None,
+        quotas: tuple[tuple[int, timedelta], ...] = (),
     ) -> SendOutcome:
         """Record, send and record again. The work runs in a task of its own that a
         cancelled caller does not cancel, so the result is always written down;
         ``drain()`` waits for such tasks at shutdown."""
-        task = asyncio.create_task(self._send(prepared, origin, idempotency_key))
+        task = asyncio.create_task(self._send(prepared, origin, idempotency_key, quotas))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
         return await asyncio.shield(task)
@@ -144,9 +150,31 @@ class SendService:
         return recovered
 
     async def _send(
-        self, prepared: PreparedSend, origin: Origin, idempotency_key: str | None
+        self,
+        prepared: PreparedSend,
+        origin: Origin,
+        idempotency_key: str | None,
+        quotas: tuple[tuple[int, timedelta], ...],
     ) -> SendOutcome:
-        record, created = await self._messages.create(
+        """Raises ``LimitExceeded`` (nothing recorded, nothing sent) when a quota is used up."""
+        try:
+            record, created = await self._create(prepared, origin, idempotency_key, quotas)
+        except QuotaExceeded as exc:
+            now = self._clock()
+            reset_in = (exc.oldest + exc.window - now) if exc.oldest else exc.window
+            raise LimitExceeded(
+                LimitHit(exc.limit, exc.window, max(reset_in, timedelta(seconds=1)))
+            ) from None
+        return await self._deliver(record, created, prepared)
+
+    async def _create(
+        self,
+        prepared: PreparedSend,
+        origin: Origin,
+        idempotency_key: str | None,
+        quotas: tuple[tuple[int, timedelta], ...],
+    ) -> tuple[MessageRecord, bool]:
+        return await self._messages.create(
             NewMessage(
                 source=origin.source,
                 recipient=prepared.recipient,
@@ -159,8 +187,13 @@ class SendService:
                 chat_id=origin.chat_id,
                 idempotency_key=idempotency_key,
                 lang=origin.lang,
+                quotas=quotas,
             )
         )
+
+    async def _deliver(
+        self, record: MessageRecord, created: bool, prepared: PreparedSend
+    ) -> SendOutcome:
         if not created:
             log.info("send #%s: repeated request, nothing sent again", record.id)
             return SendOutcome(record=record, duplicate=True)

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from storage.db import Database, to_db_time, utcnow
+from storage.db import Database, from_db_time, to_db_time, utcnow
 from storage.models import MessageEvent, MessageRecord, MessageState
+
+
+class QuotaExceeded(Exception):
+    """Refused inside the recording transaction: the user's limit for a window is used up."""
+
+    def __init__(self, limit: int, window: timedelta, oldest: datetime | None) -> None:
+        super().__init__(f"{limit} sends per {window}")
+        self.limit = limit
+        self.window = window
+        self.oldest = oldest
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +33,8 @@ class NewMessage:
     chat_id: int | None = None
     idempotency_key: str | None = None
     lang: str | None = None
+    #: (limit, window) pairs checked atomically with the insert; 0 means no limit
+    quotas: tuple[tuple[int, timedelta], ...] = ()
 
 
 class MessageRepository:
@@ -46,6 +58,17 @@ class MessageRepository:
                 existing = await cursor.fetchone()
                 if existing is not None:
                     return MessageRecord.from_row(existing), False
+            for limit, window in new.quotas:
+                if limit <= 0 or new.user_id is None:
+                    continue
+                cursor = await conn.execute(
+                    "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM messages "
+                    "WHERE user_id = ? AND created_at >= ?",
+                    (new.user_id, to_db_time(utcnow() - window)),
+                )
+                usage = await cursor.fetchone()
+                if usage is not None and usage["n"] >= limit:
+                    raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
             cursor = await conn.execute(
                 """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
                        chat_id, recipient, text, encoding, parts, provider, state,
