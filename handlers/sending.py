@@ -242,8 +242,12 @@ def create_send_router() -> Router:
         if target is not None and await safe_edit(target, text):
             await messages.set_reply(outcome.record.id, target.chat.id, target.message_id)
         elif query.bot is not None:
-            sent = await query.bot.send_message(claimed.chat_id, text)
-            await messages.set_reply(outcome.record.id, sent.chat.id, sent.message_id)
+            try:
+                sent = await query.bot.send_message(claimed.chat_id, text)
+            except TelegramAPIError as exc:
+                log.warning("send #%s: could not reply: %s", outcome.record.id, exc)
+            else:
+                await messages.set_reply(outcome.record.id, sent.chat.id, sent.message_id)
         tracker.wake()
 
     @router.callback_query(PreviewAction.filter(F.action == "cancel"))
@@ -354,7 +358,15 @@ async def safe_edit(
 async def deliver_outcome(
     message: Message, outcome: SendOutcome, lang: Lang, deps: SendDeps
 ) -> None:
-    reply = await message.answer(send_outcome(outcome, lang))
+    deps.tracker.wake()
+    try:
+        reply = await message.answer(send_outcome(outcome, lang))
+    except TelegramAPIError as exc:
+        # The send is recorded whatever happens here, and is never repeated because
+        # a reply failed: the sender finds it in /history.
+        log.warning(
+            "send #%s (%s): could not reply: %s", outcome.record.id, outcome.record.state, exc
+        )
+        return
     if not outcome.duplicate:
         await deps.messages.set_reply(outcome.record.id, reply.chat.id, reply.message_id)
-    deps.tracker.wake()
