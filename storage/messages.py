@@ -158,23 +158,25 @@ class MessageRepository:
     async def mark_failed(
         self, message_id: int, *, provider: str, error_kind: str, error_text: str
     ) -> MessageRecord:
-        return await self._update(
-            message_id,
-            MessageState.FAILED,
-            provider,
-            f"{error_kind}: {error_text}",
-            provider=provider,
-            error_kind=error_kind,
-            error_text=error_text,
-            next_check_at=None,
+        """Nothing was sent: the gateway refused, or could not be reached."""
+        return await self._mark_error(
+            message_id, MessageState.FAILED, provider, error_kind, error_text
         )
 
     async def mark_unknown(
         self, message_id: int, *, provider: str, error_kind: str, error_text: str
     ) -> MessageRecord:
+        """It may or may not have been sent; it is never retried."""
+        return await self._mark_error(
+            message_id, MessageState.UNKNOWN, provider, error_kind, error_text
+        )
+
+    async def _mark_error(
+        self, message_id: int, state: MessageState, provider: str, error_kind: str, error_text: str
+    ) -> MessageRecord:
         return await self._update(
             message_id,
-            MessageState.UNKNOWN,
+            state,
             provider,
             f"{error_kind}: {error_text}",
             provider=provider,
