@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 import httpx
 
 from bot.settings import Settings
 from providers.base import SmsProvider
 from providers.http import create_http_client
+from providers.sandbox import START_BALANCE as SANDBOX_START_BALANCE
 from providers.sandbox import SandboxProvider
 from providers.smska import SmskaProvider
 from providers.smsrent import SmsrentProvider
@@ -48,7 +50,9 @@ class Core:
     status: StatusService
 
 
-def build_gateways(settings: Settings, client: httpx.AsyncClient) -> Gateways:
+def build_gateways(
+    settings: Settings, client: httpx.AsyncClient, *, sandbox_balance: Decimal | None = None
+) -> Gateways:
     providers: dict[str, SmsProvider] = {}
     for name in settings.enabled_providers:
         if name == "smsrent":
@@ -60,7 +64,10 @@ def build_gateways(settings: Settings, client: httpx.AsyncClient) -> Gateways:
             assert ska is not None
             providers[name] = SmskaProvider(ska, client)
         else:
-            providers[name] = SandboxProvider(delivery_delay=settings.sandbox_delivery_seconds)
+            providers[name] = SandboxProvider(
+                balance=sandbox_balance if sandbox_balance is not None else SANDBOX_START_BALANCE,
+                delivery_delay=settings.sandbox_delivery_seconds,
+            )
     return Gateways(
         providers=providers,
         default=settings.effective_default_provider,
@@ -79,9 +86,13 @@ async def open_core(
     db = Database(settings.database_path)
     try:
         await db.connect()
-        gateways = build_gateways(settings, client)
-        messages = MessageRepository(db)
         balances = BalanceRepository(db)
+        # The sandbox counts down from where the last process left it.
+        stored = await balances.get("sandbox")
+        gateways = build_gateways(
+            settings, client, sandbox_balance=stored.amount if stored else None
+        )
+        messages = MessageRepository(db)
         policy = TrackingPolicy(
             first_after=timedelta(seconds=settings.status_poll_first_seconds),
             max_interval=timedelta(seconds=settings.status_poll_max_seconds),

@@ -28,11 +28,14 @@ from providers.sms import SmsText
 
 NAME = "sandbox"
 BALANCE_UNIT = "SMS"
+START_BALANCE = Decimal(1000)
 _ID = re.compile(r"sandbox-([0-9a-f]{1,16})-[0-9a-f]{6}")
 
 
 class SandboxProvider:
-    def __init__(self, *, balance: int = 1000, delivery_delay: float = 5.0) -> None:
+    def __init__(
+        self, *, balance: Decimal | int = START_BALANCE, delivery_delay: float = 5.0
+    ) -> None:
         self._balance = Decimal(balance)
         self._delivery_delay = delivery_delay
 
