@@ -203,9 +203,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         )
     from bot.logging_setup import configure_logging
 
-    configure_logging(
-        "WARNING" if settings.log_level == "INFO" else settings.log_level, settings.secret_values()
-    )
+    # The command line prints its own one-line result; logs only for errors, or when
+    # LOG_LEVEL asks for more.
+    level = "ERROR" if settings.log_level == "INFO" else settings.log_level
+    configure_logging(level, settings.secret_values())
     if args.command == "send":
         text = " ".join(args.text)
         if args.text == ["-"]:
