@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 
@@ -116,10 +115,13 @@ def register_lifecycle(
             )
         if not await core.sender.drain(settings.shutdown_grace_seconds):
             log.warning("sends still in flight at exit: they will be reported as unknown at start")
+        tracker.stop()
         for task in tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            _done, stuck = await asyncio.wait(tasks, timeout=5)
+            if stuck:
+                log.warning("background tasks did not stop in time: %s", stuck)
         log.info("stopped")
 
     dp.startup.register(on_startup)

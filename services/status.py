@@ -173,9 +173,15 @@ class DeliveryTracker:
         self._idle = idle_interval
         self._clock = clock
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Look again now (a new message to track was just sent)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Make ``run`` return at its next turn (also when a cancellation is lost)."""
+        self._stopping = True
         self._wake.set()
 
     async def run_once(self) -> int:
@@ -207,7 +213,7 @@ class DeliveryTracker:
         return len(due)
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.run_once()
@@ -217,5 +223,8 @@ class DeliveryTracker:
             wait = self._idle
             if next_at is not None:
                 wait = max(0.05, min(wait, (next_at - self._clock()).total_seconds()))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives just as the event is set, and the loop would never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
