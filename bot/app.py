@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
@@ -17,7 +18,9 @@ from bot.factory import create_dispatcher
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
 from bot.telegram import TelegramNotifier, build_bot
+from handlers.middlewares import InFlightMiddleware
 from services.status import DeliveryTracker
+from storage.db import utcnow
 
 log = logging.getLogger("bot")
 
@@ -74,6 +77,11 @@ async def serve(settings: Settings, bot: Bot) -> None:
         await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
 
 
+def stale_send_age(settings: Settings) -> timedelta:
+    """Longer than any send may take: a row still ``sending`` after this was interrupted."""
+    return timedelta(seconds=settings.http_connect_timeout + settings.http_read_timeout + 60)
+
+
 def register_lifecycle(
     dp: Dispatcher, core: Core, bot: Bot, tracker: DeliveryTracker, notifier: TelegramNotifier
 ) -> None:
@@ -88,13 +96,16 @@ def register_lifecycle(
         if not settings.admin_ids and not [u for u in await core.users.list() if u.is_admin]:
             log.warning("no admin yet: set ADMIN_IDS to your Telegram id to manage users")
         await set_commands(bot)
-        recovered = await core.sender.recover_interrupted()
+        recovered = await core.sender.recover_interrupted(
+            bot_starting=True, stale_after=stale_send_age(settings)
+        )
         if recovered:
-            told = await notifier.report_interrupted(recovered)
+            log.warning("%d send(s) were interrupted by the last stop", len(recovered))
+        unreported = await core.messages.unreported(since=utcnow() - timedelta(days=2))
+        if unreported:
+            told = await notifier.report_unreported(unreported)
             log.warning(
-                "%d send(s) were interrupted by the last stop; %d sender(s) told",
-                len(recovered),
-                told,
+                "%d sender(s) had no answer about a send; %d told now", len(unreported), told
             )
         await core.updates.prune()
         tasks.append(asyncio.create_task(tracker.run(), name="delivery-tracker"))
@@ -107,6 +118,11 @@ def register_lifecycle(
         )
 
     async def on_shutdown() -> None:
+        # Polling has stopped; let the handlers running now finish (and reply) while
+        # the Bot session is still open.
+        in_flight: InFlightMiddleware = dp["in_flight"]
+        if not await in_flight.wait(settings.shutdown_grace_seconds):
+            log.warning("handlers still running at exit: their senders are told at the next start")
         if core.sender.in_flight:
             log.info(
                 "waiting up to %s s for %d send(s) in flight",

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -230,6 +233,14 @@ async def _send(
             prepared = core.sender.prepare(phone, text, provider)
         except InvalidInput as exc:
             return output.emit(EXIT_USAGE, f"error: {exc} Nothing was sent.", _error_payload(exc))
+        # A run killed mid-send earlier left its row "sending": it is unknown by now.
+        await core.sender.recover_interrupted(
+            bot_starting=False,
+            stale_after=timedelta(
+                seconds=settings.http_connect_timeout + settings.http_read_timeout + 60
+            ),
+        )
+        _finish_before_exiting(output.err)
         outcome = await core.sender.send(
             prepared, Origin(source="cli"), idempotency_key=f"cli:{key}" if key else None
         )
@@ -287,6 +298,19 @@ async def _send(
     return output.emit(EXIT_OK, human, payload)
 
 
+def _finish_before_exiting(err: TextIO) -> None:
+    """SIGINT/SIGTERM while a send is in flight: the send finishes (bounded by the
+    HTTP timeouts) and its result is recorded and printed before the process exits."""
+    loop = asyncio.get_running_loop()
+
+    def hold(sig: signal.Signals) -> None:
+        print(f"{sig.name}: finishing the send in flight first…", file=err)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, hold, sig)
+
+
 async def _balance(settings: Settings, output: Output, provider: str | None) -> int:
     from bot.core import open_core
 
@@ -339,9 +363,10 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
             if provider is not None:
                 wanted = core.gateways.get(provider).name
                 records = [r for r in records if r.provider == wanted]
+            asked = core.gateways.get(provider)
             if records:
                 check = await core.status.check(records[0])
-            elif ref.startswith("#"):
+            elif ref.startswith("#") or not asked.capabilities.status:
                 return output.emit(
                     EXIT_NOT_FOUND, f"error: there is no message {ref}.", {"error": "not found"}
                 )

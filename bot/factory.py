@@ -18,7 +18,7 @@ from bot.core import Core
 from handlers.admin import create_admin_router
 from handlers.common import create_common_router, create_fallback_router
 from handlers.info import create_info_router
-from handlers.middlewares import AccessMiddleware, DedupeMiddleware
+from handlers.middlewares import AccessMiddleware, DedupeMiddleware, InFlightMiddleware
 from handlers.sending import SendDeps, SendOptions, create_send_router
 from handlers.texts import lang_of, t
 from services.limits import Limits, RateLimiter
@@ -57,6 +57,9 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         audit=core.audit,
         limiter=limiter,
     )
+    in_flight = InFlightMiddleware()
+    dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
+    dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(DedupeMiddleware(core.updates))
     dp.update.outer_middleware(AccessMiddleware(core.users, core.audit))
     dp.include_routers(

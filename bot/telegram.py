@@ -17,7 +17,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
-from handlers.render import sent_text
+from handlers.render import recorded_outcome, sent_text
 from handlers.texts import Lang, state_name, t
 from storage.messages import MessageRepository
 from storage.models import MessageRecord, MessageState
@@ -97,13 +97,17 @@ class TelegramNotifier:
                 ),
             )
 
-    async def report_interrupted(self, records: list[MessageRecord]) -> int:
-        """Tell each sender about sends whose outcome the restart left unknown."""
+    async def report_unreported(self, records: list[MessageRecord]) -> int:
+        """Tell senders what became of sends whose answer never reached them: the bot
+        stopped mid-send (outcome unknown), or the reply itself failed. A sender not
+        reached now is tried again at the next start."""
         told = 0
         for record in records:
-            if record.notified or record.chat_id is None:
-                continue
-            text = t(record_lang(record), "recovered_unknown", id=record.id, phone=record.recipient)
+            lang = record_lang(record)
+            if record.error_kind == "Interrupted":
+                text = t(lang, "recovered_unknown", id=record.id, phone=record.recipient)
+            else:
+                text = t(lang, "late_answer") + recorded_outcome(record, lang)
             if await self._tell(record, text):
                 await self._messages.mark_notified(record.id)
                 told += 1

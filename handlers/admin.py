@@ -6,6 +6,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import Message
 
+from handlers.common import answer_lines
 from handlers.parsing import parse_int
 from handlers.texts import Lang, esc, t
 from services.limits import RateLimiter
@@ -102,7 +103,7 @@ def create_admin_router() -> Router:
             role = " 👑" if u.is_admin else ""
             name = f" {esc(u.name)}" if u.name else ""
             lines.append(f"<code>{u.user_id}</code>{name}{role}")
-        await message.answer("\n".join(lines))
+        await answer_lines(message, lines)
 
     @router.message(Command("limits"))
     async def cmd_limits(

@@ -11,6 +11,25 @@ from handlers.texts import Html, Lang, t
 from services.gateways import Gateways
 from storage.models import UserRecord
 
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+async def answer_lines(
+    message: Message, lines: list[str], limit: int = TELEGRAM_TEXT_LIMIT - 96
+) -> None:
+    """Answer with as many messages as needed to stay under Telegram's length limit,
+    never splitting a line (each line is short and holds its own markup)."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > limit:
+            await message.answer("\n".join(chunk))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        await message.answer("\n".join(chunk))
+
 
 def help_text(lang: Lang, user: UserRecord, gateways: Gateways) -> str:
     names = ", ".join(gateways.names)

@@ -6,6 +6,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from handlers.common import answer_lines
 from handlers.parsing import parse_int
 from handlers.render import error_reason, fmt_time, status_text
 from handlers.texts import Html, Lang, esc, state_name, t
@@ -121,6 +122,6 @@ def create_info_router() -> Router:
                 f"({esc(r.provider)}): {esc(state_name(lang, r.state))}{who}\n"
                 f"    {esc(' '.join(preview.split()))}"
             )
-        await message.answer("\n".join(lines))
+        await answer_lines(message, lines)
 
     return router

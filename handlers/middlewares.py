@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from handlers.texts import lang_of, t
@@ -23,6 +25,32 @@ from storage.users import UserRepository
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class InFlightMiddleware(BaseMiddleware):
+    """Remembers the updates being handled, so that shutdown can let them finish
+    (aiogram stops polling on SIGTERM but does not wait for running handlers)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            return await handler(event, data)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def wait(self, grace: float) -> bool:
+        """Wait (bounded) for the handlers running now; True if all finished."""
+        pending = {t for t in self._tasks if t is not asyncio.current_task() and not t.done()}
+        if not pending:
+            return True
+        _done, not_done = await asyncio.wait(pending, timeout=grace)
+        return not not_done
 
 
 class DedupeMiddleware(BaseMiddleware):
@@ -64,7 +92,12 @@ class AccessMiddleware(BaseMiddleware):
             detail += ": " + inner.data[:64]
         await self._audit.record(from_user.id, "denied", detail)
         log.info("refused user %s (%s)", from_user.id, kind)
-        if isinstance(inner, Message) and inner.chat.type == "private":
-            await inner.answer(t(lang, "not_allowed", user_id=from_user.id))
-        elif isinstance(inner, CallbackQuery):
-            await inner.answer(t(lang, "not_allowed_short", user_id=from_user.id), show_alert=True)
+        try:
+            if isinstance(inner, Message) and inner.chat.type == "private":
+                await inner.answer(t(lang, "not_allowed", user_id=from_user.id))
+            elif isinstance(inner, CallbackQuery):
+                await inner.answer(
+                    t(lang, "not_allowed_short", user_id=from_user.id), show_alert=True
+                )
+        except TelegramAPIError as exc:  # e.g. a callback query too old to answer
+            log.info("could not answer refused user %s: %s", from_user.id, exc)

@@ -140,6 +140,15 @@ def send_outcome(outcome: SendOutcome, lang: Lang) -> str:
     return sent_text(record, lang, outcome)
 
 
+def recorded_outcome(record: MessageRecord, lang: Lang) -> str:
+    """The answer to a send, rebuilt from its record (when the first one was lost)."""
+    if record.state == MessageState.UNKNOWN:
+        return t(lang, "unknown_outcome", id=record.id, reason=Html(stored_reason(record, lang)))
+    if record.state == MessageState.FAILED:
+        return t(lang, "failed", id=record.id, reason=Html(stored_reason(record, lang)))
+    return sent_text(record, lang)
+
+
 def sent_text(record: MessageRecord, lang: Lang, outcome: SendOutcome | None = None) -> str:
     balance = ""
     if record.balance_after is not None:

@@ -201,17 +201,17 @@ def create_send_router() -> Router:
         token = callback_data.token
         preview = await previews.get(token)
         if preview is not None and preview.user_id != user.user_id:
-            await query.answer(t(lang, "preview_not_yours"), show_alert=True)
+            await safe_answer(query, t(lang, "preview_not_yours"), show_alert=True)
             return
         hit = await limiter.check(user.user_id) if preview and preview.state == "open" else None
         if hit is not None:
-            await query.answer(limit_text(hit, lang), show_alert=True)
+            await safe_answer(query, limit_text(hit, lang), show_alert=True)
             return
         claimed = await previews.claim(token, user.user_id, "sending", utcnow())
         if claimed is None:
             await refuse_stale_preview(query, token, lang, previews)
             return
-        await query.answer(t(lang, "sending"))
+        await safe_answer(query, t(lang, "sending"))
         if isinstance(query.message, Message):
             await safe_edit(query.message, query.message.html_text + "\n\n" + t(lang, "sending"))
         try:
@@ -261,13 +261,13 @@ def create_send_router() -> Router:
         previews = send_deps.previews
         preview = await previews.get(callback_data.token)
         if preview is not None and preview.user_id != user.user_id:
-            await query.answer(t(lang, "preview_not_yours"), show_alert=True)
+            await safe_answer(query, t(lang, "preview_not_yours"), show_alert=True)
             return
         claimed = await previews.claim(callback_data.token, user.user_id, "cancelled", utcnow())
         if claimed is None:
             await refuse_stale_preview(query, callback_data.token, lang, previews)
             return
-        await query.answer(t(lang, "cancelled"))
+        await safe_answer(query, t(lang, "cancelled"))
         if isinstance(query.message, Message):
             await safe_edit(query.message, t(lang, "preview_cancelled_text"))
 
@@ -328,7 +328,9 @@ async def refuse_stale_preview(
     if preview is None:
         key = "preview_expired"
     elif preview.state == "used":
-        await query.answer(t(lang, "preview_used", id=preview.message_id or "?"), show_alert=True)
+        await safe_answer(
+            query, t(lang, "preview_used", id=preview.message_id or "?"), show_alert=True
+        )
         return
     elif preview.state == "sending":
         key = "preview_in_progress"
@@ -340,7 +342,15 @@ async def refuse_stale_preview(
             await previews.set_state(token, "expired")
         if isinstance(query.message, Message):
             await safe_edit(query.message, t(lang, "preview_expired"))
-    await query.answer(t(lang, key), show_alert=True)
+    await safe_answer(query, t(lang, key), show_alert=True)
+
+
+async def safe_answer(query: CallbackQuery, text: str, show_alert: bool = False) -> None:
+    """Answer a button tap; a tap too old to answer must not stop the work behind it."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except TelegramAPIError as exc:
+        log.info("could not answer callback %s: %s", query.id, exc)
 
 
 async def safe_edit(

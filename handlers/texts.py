@@ -203,6 +203,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "⚠️ The bot restarted while sending #{id} to <code>+{phone}</code>. It may or may not have been sent. "
         "Check the gateway's dashboard or ask the recipient; if you send it again, it may arrive twice.",
     },
+    "late_answer": {
+        "ru": "ℹ️ Мой ответ об этой отправке до вас не дошёл, повторяю:\n",
+        "en": "ℹ️ My answer about this send did not reach you, here it is again:\n",
+    },
     "balance_title": {"ru": "💰 <b>Баланс</b>", "en": "💰 <b>Balance</b>"},
     "balance_line": {
         "ru": "{gateway}: {amount} {unit}{note}",

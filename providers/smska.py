@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -101,7 +102,11 @@ def parse_send_answer(raw: str) -> tuple[str, Decimal | None]:
         raise _error(fields, raw)
     if len(fields) < 3 or fields[1].lower() != "message sent" or not fields[2]:
         raise ProtocolError(NAME, "the send answer has no message id", raw=raw)
-    balance = _amount(fields[4], raw) if len(fields) >= 5 and fields[4] else None
+    balance: Decimal | None = None
+    if len(fields) >= 5 and fields[4]:
+        # The message was accepted: an unreadable balance must not make it "unknown".
+        with contextlib.suppress(ProtocolError):
+            balance = _amount(fields[4], raw)
     return fields[2], balance
 
 

@@ -129,22 +129,29 @@ class SendService:
             record = await self._messages.get(record.id) or record
         return record
 
-    async def recover_interrupted(self, source: str = "telegram") -> list[MessageRecord]:
-        """At start-up: sends a crash left in ``sending`` may or may not have gone
-        out. They become ``unknown`` (never retried) and are returned so that their
-        senders can be told. Only this source's rows: a command-line send may be in
-        flight in another process right now."""
+    async def recover_interrupted(
+        self, *, bot_starting: bool, stale_after: timedelta
+    ) -> list[MessageRecord]:
+        """Sends a stop left in ``sending`` may or may not have gone out: they become
+        ``unknown`` (never retried) and are returned so that their senders can be told.
+
+        When the bot starts, every Telegram send still ``sending`` was interrupted. A
+        row of any source older than ``stale_after`` (longer than any request may
+        take) cannot still be in flight either: a command-line run killed mid-send.
+        """
+        now = self._clock()
         recovered = []
         for record in await self._messages.in_state(MessageState.SENDING):
-            if record.source != source:
-                continue
+            interrupted = bot_starting and record.source == "telegram"
+            if not interrupted and now - record.created_at < stale_after:
+                continue  # perhaps in flight right now in another process
             log.warning("send #%s was interrupted by a stop: outcome unknown", record.id)
             recovered.append(
                 await self._messages.mark_unknown(
                     record.id,
                     provider=record.provider,
                     error_kind="Interrupted",
-                    error_text="the bot stopped while this message was being sent",
+                    error_text="the sending process stopped before the gateway's answer was recorded",
                 )
             )
         return recovered

@@ -135,6 +135,9 @@ class StatusService:
         return StatusCheck(None, status)
 
     async def apply(self, record: MessageRecord, status: DeliveryStatus) -> StatusCheck:
+        # Re-read: another check (/status, the tracker) may have stored a newer state
+        # while the gateway was being asked.
+        record = await self._messages.get(record.id) or record
         new_state = _STATE_FOR[status.state]
         if record.state.final and record.state != new_state:
             # A final state is kept; a late contradictory answer is only logged.
@@ -196,14 +199,7 @@ class DeliveryTracker:
                     await self._messages.stop_tracking(record.id)
                     continue
                 next_check = self._status.policy.next_check(record, self._clock())
-                await self._messages.update_delivery(
-                    record.id,
-                    state=record.state,
-                    code=record.status_code,
-                    name=record.status_name,
-                    next_check_at=next_check,
-                    changed=False,
-                )
+                await self._messages.reschedule(record.id, next_check)
                 continue
             if result.changed and result.record is not None and self._notifier is not None:
                 try:
@@ -215,14 +211,19 @@ class DeliveryTracker:
     async def run(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            failed = False
             try:
                 await self.run_once()
+                next_at = await self._messages.next_check_time()
             except Exception:  # keep tracking alive through a passing fault (e.g. a locked db)
                 log.exception("delivery tracking round failed")
-            next_at = await self._messages.next_check_time()
+                failed = True
+                next_at = None
             wait = self._idle
             if next_at is not None:
                 wait = max(0.05, min(wait, (next_at - self._clock()).total_seconds()))
+            if failed:
+                wait = max(wait, 2.0)  # never hammer the gateway or the database
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
             # that arrives just as the event is set, and the loop would never end.
             with contextlib.suppress(TimeoutError):

@@ -9,6 +9,7 @@ are serialised by SQLite's own locking and the busy timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -93,11 +94,16 @@ class Database:
         a read-then-write never fails with a stale snapshot."""
         async with self._lock:
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a cancel while BEGIN runs in aiosqlite's thread must
+                # still roll back, or the shared connection stays in a transaction.
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
             except BaseException:
-                await conn.execute("ROLLBACK")
+                # Queued after BEGIN in the same thread, so it runs after it; "no
+                # transaction is active" (BEGIN itself failed) is fine.
+                with contextlib.suppress(sqlite3.Error):
+                    await asyncio.shield(conn.execute("ROLLBACK"))
                 raise
             else:
                 await conn.execute("COMMIT")

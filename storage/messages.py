@@ -231,6 +231,27 @@ class MessageRepository:
             raise KeyError(message_id)
         return MessageRecord.from_row(row)
 
+    async def reschedule(self, message_id: int, next_check_at: datetime | None) -> None:
+        """A status check failed: only move the next check (the state is not touched,
+        so a state another check stored meanwhile is never overwritten)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET next_check_at = ?, checks = checks + 1 WHERE id = ? "
+                "AND next_check_at IS NOT NULL",
+                (to_db_time(next_check_at) if next_check_at else None, message_id),
+            )
+
+    async def unreported(self, since: datetime) -> list[MessageRecord]:
+        """Telegram sends whose sender never got an answer (the reply failed, or the
+        bot stopped first): recorded, settled, no reply message, not yet told."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM messages WHERE source = 'telegram' AND state != 'sending' "
+            "AND reply_message_id IS NULL AND notified = 0 AND chat_id IS NOT NULL "
+            "AND created_at >= ? ORDER BY id",
+            (to_db_time(since),),
+        )
+        return [MessageRecord.from_row(r) for r in rows]
+
     async def stop_tracking(self, message_id: int) -> None:
         async with self._db.transaction() as conn:
             await conn.execute(
