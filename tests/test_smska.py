@@ -524,8 +524,6 @@ def test_parsers_on_the_seed_answers() -> None:
         "0",
         "0|Message sent|",
         "0|Balance status|7463",
-        "0|Message sent|id|Balance status|lots",
-        "0|Message sent|id|Balance status|NaN",
         "Message sent",
         "<html>502</html>",
     ],
@@ -639,3 +637,19 @@ def test_status_round_trip(code: int, name: str) -> None:
     else:
         assert state is DeliveryState.UNKNOWN
         assert got_name == name
+
+
+async def test_a_success_with_an_unreadable_balance_keeps_the_message_id(
+    fake_gateways: FakeGateways, smska_provider: SmskaProvider
+) -> None:
+    """The gateway accepted the message: an odd balance field must not make the send
+    "outcome unknown" and throw the message id away."""
+    fake_gateways.queue_answer("smska", "0|Message sent|ah1acugxz98a27t9z|Balance status|n/a")
+    result = await smska_provider.send(outgoing("hello"))
+    assert result.message_id == "ah1acugxz98a27t9z"
+    assert result.balance is None
+
+
+@pytest.mark.parametrize("balance", ["lots", "NaN", "7 463.5", "n/a"])
+def test_send_parser_keeps_the_id_when_only_the_balance_is_unreadable(balance: str) -> None:
+    assert parse_send_answer(f"0|Message sent|id|Balance status|{balance}") == ("id", None)

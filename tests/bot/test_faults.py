@@ -12,7 +12,7 @@ import logging
 import os
 import random
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -342,3 +342,44 @@ def _random_update(rng: random.Random, n: int, user_id: int) -> tuple[Update, Us
     if rng.random() < 0.2:
         return Update(update_id=n, edited_message=message), user
     return Update(update_id=n, message=message), user
+
+
+# --------------------------------------------------------------- late Telegram answers
+
+
+async def test_a_tap_too_old_to_answer_still_sends_once_and_replies(
+    debug_bot: Callable[..., Any],
+) -> None:
+    harness: BotHarness = await debug_bot(send_confirmation=True)
+    preview = await harness.say(ADMIN, f"/send {PHONE} late tap")
+    harness.api.fail_next["answerCallbackQuery"] = 400  # "query is too old"
+    harness.api.press_button(ADMIN, ADMIN, preview.message_id, buttons(preview)[0])
+    await harness.settle()
+    assert harness.requests("smsrent") == 1
+    edited = harness.api.messages[(ADMIN, preview.message_id)]
+    assert "#1" in plain(edited)
+    record = await harness.core.messages.get(1)
+    assert record is not None
+    assert record.reply_message_id == preview.message_id
+
+
+async def test_senders_without_an_answer_are_told_at_start(start_bot: HarnessFactory) -> None:
+    from bot.telegram import TelegramNotifier
+    from storage.db import utcnow
+
+    harness = await start_bot()
+    harness.api.fail_next["sendMessage"] = 500
+    harness.api.send_text(ADMIN, f"/send {PHONE} the answer is lost", language_code="en")
+    await harness.settle()
+    assert harness.bot_messages(ADMIN) == []
+    # What on_startup does at the next start:
+    notifier = TelegramNotifier(harness.bot, harness.core.messages)
+    pending = await harness.core.messages.unreported(since=utcnow() - timedelta(days=2))
+    assert [r.id for r in pending] == [1]
+    assert await notifier.report_unreported(pending) == 1
+    told = harness.bot_messages(ADMIN)
+    assert len(told) == 1
+    assert "did not reach you" in plain(told[0])
+    assert "#1 sent via smsrent" in plain(told[0])
+    assert await harness.core.messages.unreported(since=utcnow() - timedelta(days=2)) == []
+    assert harness.requests("smsrent") == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -405,3 +406,32 @@ async def test_status_check_failure_does_not_claim_nothing_was_sent(
     assert f"#{message_id}" in result.err
     assert "could not connect" in result.err
     assert "nothing was sent" not in result.err.lower(), result.err
+
+
+async def test_sigterm_during_a_send_lets_it_finish_and_record(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    fake_gateways.hold = asyncio.Event()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "send",
+        RECIPIENT,
+        "finish me",
+        "--provider",
+        "smska",
+        cwd=ROOT,
+        env=gateway_env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await fake_gateways.wait_for_requests(1, timeout=20)
+    proc.send_signal(signal.SIGTERM)
+    await asyncio.sleep(0.3)
+    fake_gateways.hold.set()
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=20)
+    assert proc.returncode == 0, err.decode()
+    assert "sent via smska" in out.decode()
+    assert "finishing the send in flight" in err.decode()
+    assert len(fake_gateways.requests) == 1

@@ -352,7 +352,13 @@ async def test_recover_interrupted_only_touches_its_source(core: Core) -> None:
 
     tg, _ = await core.messages.create(row("telegram"))
     cli, _ = await core.messages.create(row("cli"))
-    recovered = await core.sender.recover_interrupted()
+    minute = timedelta(minutes=1)
+
+    # The command line starting: fresh rows of any source may be in flight elsewhere.
+    assert await core.sender.recover_interrupted(bot_starting=False, stale_after=minute) == []
+
+    # The bot starting: its own rows were interrupted; a fresh cli row is left alone.
+    recovered = await core.sender.recover_interrupted(bot_starting=True, stale_after=minute)
     assert [r.id for r in recovered] == [tg.id]
     assert recovered[0].state is MessageState.UNKNOWN
     tg_now, cli_now = await core.messages.get(tg.id), await core.messages.get(cli.id)
@@ -361,7 +367,12 @@ async def test_recover_interrupted_only_touches_its_source(core: Core) -> None:
     assert tg_now.state is MessageState.UNKNOWN
     assert tg_now.error_kind == "Interrupted"
     assert cli_now.state is MessageState.SENDING
-    assert await core.sender.recover_interrupted() == []
+    assert await core.sender.recover_interrupted(bot_starting=True, stale_after=minute) == []
+
+    # A cli row older than any request may take was killed mid-send: unknown.
+    stale = await core.sender.recover_interrupted(bot_starting=False, stale_after=timedelta(0))
+    assert [r.id for r in stale] == [cli.id]
+    assert stale[0].state is MessageState.UNKNOWN
 
 
 # ------------------------------------------------------------ status and tracking
