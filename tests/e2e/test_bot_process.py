@@ -68,6 +68,7 @@ class BotProcess:
             stderr=log,
         )
         log.close()
+        LIVE.append(self.proc)
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
         while len(self.api.calls_of("setMyCommands")) <= commands_before:
             if self.proc.returncode is not None:
@@ -95,10 +96,21 @@ class BotProcess:
         )
 
 
+LIVE: list[asyncio.subprocess.Process] = []
+
+
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[FakeBotApi, FakeGateways, Path]]:
     async with FakeBotApi() as api, FakeGateways(delivery_after=0.5) as gateways:
-        yield api, gateways, tmp_path / "smsbot.sqlite3"
+        try:
+            yield api, gateways, tmp_path / "smsbot.sqlite3"
+        finally:
+            # A failed test must not leave a bot process behind.
+            while LIVE:
+                proc = LIVE.pop()
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
 
 
 async def confirm_send(bot: BotProcess, user: int, command: str) -> SentMessage:
