@@ -77,11 +77,6 @@ async def serve(settings: Settings, bot: Bot) -> None:
         await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
 
 
-def stale_send_age(settings: Settings) -> timedelta:
-    """Longer than any send may take: a row still ``sending`` after this was interrupted."""
-    return timedelta(seconds=settings.http_connect_timeout + settings.http_read_timeout + 60)
-
-
 def register_lifecycle(
     dp: Dispatcher, core: Core, bot: Bot, tracker: DeliveryTracker, notifier: TelegramNotifier
 ) -> None:
@@ -97,7 +92,7 @@ def register_lifecycle(
             log.warning("no admin yet: set ADMIN_IDS to your Telegram id to manage users")
         await set_commands(bot)
         recovered = await core.sender.recover_interrupted(
-            bot_starting=True, stale_after=stale_send_age(settings)
+            bot_starting=True, stale_after=settings.stale_send_age
         )
         if recovered:
             log.warning("%d send(s) were interrupted by the last stop", len(recovered))

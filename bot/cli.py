@@ -15,7 +15,6 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TextIO
 
@@ -236,9 +235,7 @@ async def _send(
         # A run killed mid-send earlier left its row "sending": it is unknown by now.
         await core.sender.recover_interrupted(
             bot_starting=False,
-            stale_after=timedelta(
-                seconds=settings.http_connect_timeout + settings.http_read_timeout + 60
-            ),
+            stale_after=settings.stale_send_age,
         )
         _finish_before_exiting(output.err)
         outcome = await core.sender.send(
@@ -246,8 +243,7 @@ async def _send(
         )
         record = outcome.record
         if outcome.duplicate:
-            grace = settings.http_connect_timeout + settings.http_read_timeout + 5
-            record = await core.sender.wait_settled(record, grace)
+            record = await core.sender.wait_settled(record, settings.max_request_seconds + 5)
     payload: dict[str, Any] = {
         "id": record.id,
         "state": str(record.state),

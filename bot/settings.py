@@ -6,6 +6,7 @@ Secrets are ``SecretStr``; a configuration error names the setting, never a secr
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -202,6 +203,16 @@ class Settings(BaseSettings):
             sender=self.smska_sender,
             url=self.smska_url,
         )
+
+    @property
+    def max_request_seconds(self) -> float:
+        """The longest one gateway request may take (connect plus read timeouts)."""
+        return self.http_connect_timeout + self.http_read_timeout
+
+    @property
+    def stale_send_age(self) -> timedelta:
+        """Longer than any send may take: a row still ``sending`` after this was interrupted."""
+        return timedelta(seconds=self.max_request_seconds + 60)
 
     @property
     def enabled_providers(self) -> list[ProviderName]:

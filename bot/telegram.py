@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -17,7 +16,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
-from handlers.render import recorded_outcome, sent_text
+from handlers.render import recorded_outcome, sent_text, status_suffix
 from handlers.texts import Lang, state_name, t
 from storage.messages import MessageRepository
 from storage.models import MessageRecord, MessageState
@@ -92,8 +91,8 @@ class TelegramNotifier:
                     "delivery_failed_notice",
                     id=record.id,
                     phone=record.recipient,
-                    state=_state(lang, record),
-                    code=_code(record),
+                    state=state_name(lang, record.state),
+                    code=status_suffix(record),
                 ),
             )
 
@@ -113,20 +112,12 @@ class TelegramNotifier:
                 told += 1
         return told
 
-    async def _tell(self, record: MessageRecord, text: str, **kwargs: Any) -> bool:
+    async def _tell(self, record: MessageRecord, text: str) -> bool:
         if record.chat_id is None:
             return False
         try:
-            await self._bot.send_message(record.chat_id, text, **kwargs)
+            await self._bot.send_message(record.chat_id, text)
         except TelegramAPIError as exc:
             log.warning("#%s: could not write to chat %s: %s", record.id, record.chat_id, exc)
             return False
         return True
-
-
-def _state(lang: Lang, record: MessageRecord) -> str:
-    return state_name(lang, record.state)
-
-
-def _code(record: MessageRecord) -> str:
-    return f" ({record.status_code} {record.status_name})" if record.status_code else ""

@@ -189,8 +189,13 @@ def sent_text(record: MessageRecord, lang: Lang, outcome: SendOutcome | None = N
     return text
 
 
+def status_suffix(record: MessageRecord) -> str:
+    """The gateway's own status code and name, e.g. `` (4 DELIVRD)``; "" when none."""
+    return f" ({record.status_code} {record.status_name})" if record.status_code else ""
+
+
 def state_line(record: MessageRecord, lang: Lang) -> str:
-    code = f" ({record.status_code} {record.status_name})" if record.status_code else ""
+    code = status_suffix(record)
     label = "Состояние" if lang == "ru" else "State"
     return f"{label}: {esc(state_name(lang, record.state))}{esc(code)}"
 
@@ -198,7 +203,7 @@ def state_line(record: MessageRecord, lang: Lang) -> str:
 def status_text(check: StatusCheck, lang: Lang) -> str:
     record = check.record
     assert record is not None
-    code = f" ({record.status_code} {record.status_name})" if record.status_code else ""
+    code = status_suffix(record)
     gid = f"\nID: <code>{esc(record.gateway_id)}</code>" if record.gateway_id else ""
     if record.state in (MessageState.FAILED, MessageState.UNKNOWN):
         gid += f"\n{stored_reason(record, lang)}"

@@ -26,6 +26,12 @@ class LimitHit:
     window: timedelta
     reset_in: timedelta
 
+    @classmethod
+    def at(cls, limit: int, window: timedelta, oldest: datetime | None, now: datetime) -> LimitHit:
+        """The limit is used up; it frees when the oldest send in the window leaves it."""
+        reset_in = (oldest + window - now) if oldest else window
+        return cls(limit, window, max(reset_in, timedelta(seconds=1)))
+
 
 class LimitExceeded(Exception):
     """A send refused because the user's limit is used up; nothing was recorded or sent."""
@@ -80,13 +86,11 @@ class RateLimiter:
 
     async def check(self, user_id: int) -> LimitHit | None:
         """None when the user may send now; else which limit is hit and when it resets."""
-        limits = await self.limits_for(user_id)
         now = self._clock()
-        for limit, window in ((limits.per_minute, MINUTE), (limits.per_day, DAY)):
+        for limit, window in await self.quotas(user_id):
             if limit <= 0:
                 continue
             if await self._messages.count_since(user_id, now - window) >= limit:
                 oldest = await self._messages.oldest_since(user_id, now - window)
-                reset_in = (oldest + window - now) if oldest else window
-                return LimitHit(limit, window, max(reset_in, timedelta(seconds=1)))
+                return LimitHit.at(limit, window, oldest, now)
         return None

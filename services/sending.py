@@ -167,11 +167,8 @@ class SendService:
         try:
             record, created = await self._create(prepared, origin, idempotency_key, quotas)
         except QuotaExceeded as exc:
-            now = self._clock()
-            reset_in = (exc.oldest + exc.window - now) if exc.oldest else exc.window
-            raise LimitExceeded(
-                LimitHit(exc.limit, exc.window, max(reset_in, timedelta(seconds=1)))
-            ) from None
+            hit = LimitHit.at(exc.limit, exc.window, exc.oldest, self._clock())
+            raise LimitExceeded(hit) from None
         return await self._deliver(record, created, prepared)
 
     async def _create(
