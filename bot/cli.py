@@ -41,6 +41,9 @@ EXIT_PROTOCOL = 7
 EXIT_UNSUPPORTED = 8
 EXIT_NOT_FOUND = 9
 
+#: how long a command-line send keeps trying to write a result the database refused
+WRITE_RETRY_SECONDS = 30.0
+
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "done (for send: the gateway accepted the message)",
     EXIT_INTERNAL: "internal error (a bug: please report it)",
@@ -96,7 +99,7 @@ def exit_code_for_record(state: str, error_kind: str | None) -> int:
     """The exit code a recorded send stands for (a repeated ``--key``)."""
     if state == "failed":
         return EXIT_NOT_SENT if error_kind == "NotSent" else EXIT_REFUSED
-    if state in ("unknown", "sending"):
+    if state in ("unknown", "sending", "queued"):
         return EXIT_UNKNOWN
     return EXIT_OK
 
@@ -244,6 +247,19 @@ async def _send(
         record = outcome.record
         if outcome.duplicate:
             record = await core.sender.wait_settled(record, settings.max_request_seconds + 5)
+        if outcome.unrecorded is not None:
+            print(
+                f"warning: #{record.id}: the result could not be written to the database "
+                f"({outcome.unrecorded}); retrying for up to {WRITE_RETRY_SECONDS:g} s. "
+                "The line below is the gateway's answer and stands.",
+                file=output.err,
+            )
+            if not await core.sender.drain(WRITE_RETRY_SECONDS):
+                print(
+                    f"warning: #{record.id}: still not written; the record stays "
+                    "'sending' and will read as 'unknown'.",
+                    file=output.err,
+                )
     payload: dict[str, Any] = {
         "id": record.id,
         "state": str(record.state),
@@ -256,6 +272,7 @@ async def _send(
         "balance_unit": record.balance_unit,
         "simulated": record.simulated,
         "duplicate": outcome.duplicate,
+        "recorded": outcome.unrecorded is None,
         "failed_attempts": [
             {"provider": a.provider, "error": describe_error(a.error)}
             for a in outcome.failed_attempts

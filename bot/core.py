@@ -81,7 +81,9 @@ async def open_core(
 ) -> AsyncIterator[Core]:
     own_http = http is None
     client = http or create_http_client(
-        connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout
+        connect_timeout=settings.http_connect_timeout,
+        read_timeout=settings.http_read_timeout,
+        max_connections=settings.http_pool_size,
     )
     db = Database(settings.database_path)
     try:
@@ -109,9 +111,18 @@ async def open_core(
             balances=balances,
             updates=ProcessedUpdates(db),
             previews=PreviewRepository(db),
-            sender=SendService(gateways, messages, balances, first_check_after=policy.first_after),
+            sender=SendService(
+                gateways,
+                messages,
+                balances,
+                first_check_after=policy.first_after,
+                concurrency=settings.send_concurrency,
+                stale_after=settings.stale_send_age,
+            ),
             balance=BalanceService(gateways, balances),
-            status=StatusService(gateways, messages, policy=policy),
+            status=StatusService(
+                gateways, messages, policy=policy, stale_after=settings.stale_send_age
+            ),
         )
     finally:
         await db.close()

@@ -56,6 +56,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         users=core.users,
         audit=core.audit,
         limiter=limiter,
+        tracker=tracker,
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks

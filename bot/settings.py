@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     sandbox_delivery_seconds: float = Field(default=5.0, ge=0)
     http_connect_timeout: float = Field(default=5.0, gt=0)
     http_read_timeout: float = Field(default=20.0, gt=0)
+    #: sends in flight at once per gateway; more wait in a queue (never a failure)
+    smsrent_concurrency: int = Field(default=10, ge=1, le=200)
+    smska_concurrency: int = Field(default=10, ge=1, le=200)
 
     # limits
     sends_per_minute: int = Field(default=5, ge=0)
@@ -206,13 +209,25 @@ class Settings(BaseSettings):
 
     @property
     def max_request_seconds(self) -> float:
-        """The longest one gateway request may take (connect plus read timeouts)."""
+        """The deadline of one gateway request, start to end (connect plus read
+        time-outs; ``providers.http.post_form`` enforces it as one overall bound)."""
         return self.http_connect_timeout + self.http_read_timeout
 
     @property
     def stale_send_age(self) -> timedelta:
-        """Longer than any send may take: a row still ``sending`` after this was interrupted."""
+        """Always longer than any request may take, counted from the moment its row was
+        marked ``sending``: a row still ``sending`` after this was interrupted."""
         return timedelta(seconds=self.max_request_seconds + 60)
+
+    @property
+    def send_concurrency(self) -> dict[str, int]:
+        """Slots per gateway: sends beyond them wait in the send service's queue."""
+        return {"smsrent": self.smsrent_concurrency, "smska": self.smska_concurrency}
+
+    @property
+    def http_pool_size(self) -> int:
+        """Every send slot, plus room for balance and status requests."""
+        return sum(self.send_concurrency.values()) + 10
 
     @property
     def enabled_providers(self) -> list[ProviderName]:

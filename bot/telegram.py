@@ -12,14 +12,20 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+)
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
-from handlers.render import recorded_outcome, sent_text, status_suffix
+from handlers.render import recorded_outcome, status_suffix
 from handlers.texts import Lang, state_name, t
-from storage.messages import MessageRepository
-from storage.models import MessageRecord, MessageState
+from storage.messages import NOT_STARTED, MessageRepository
+from storage.models import MessageRecord
 
 log = logging.getLogger(__name__)
 
@@ -65,36 +71,45 @@ def record_lang(record: MessageRecord) -> Lang:
     return "en" if record.lang == "en" else "ru"
 
 
+#: Telegram's answers that say trying again cannot help (the message or chat is gone,
+#: the bot was blocked, the text is already shown): the answer counts as settled
+_FINAL_REFUSALS = (TelegramBadRequest, TelegramForbiddenError, TelegramNotFound)
+
+
 class TelegramNotifier:
-    """Implements ``services.status.DeliveryNotifier`` for Telegram."""
+    """Implements ``services.status.AnswerNotifier`` for Telegram."""
 
     def __init__(self, bot: Bot, messages: MessageRepository) -> None:
         self._bot = bot
         self._messages = messages
 
-    async def delivery_changed(self, record: MessageRecord, previous: MessageState) -> None:
-        lang = record_lang(record)
-        if record.chat_id is not None and record.reply_message_id is not None:
-            try:
-                await self._bot.edit_message_text(
-                    text=sent_text(record, lang),
-                    chat_id=record.chat_id,
-                    message_id=record.reply_message_id,
-                )
-            except TelegramAPIError as exc:
-                log.info("#%s: could not edit the answer: %s", record.id, exc)
-        if record.state in (MessageState.REJECTED, MessageState.EXPIRED, MessageState.DELETED):
-            await self._tell(
-                record,
-                t(
-                    lang,
-                    "delivery_failed_notice",
-                    id=record.id,
-                    phone=record.recipient,
-                    state=state_name(lang, record.state),
-                    code=status_suffix(record),
-                ),
+    async def show_state(self, record: MessageRecord) -> bool:
+        if record.chat_id is None or record.reply_message_id is None:
+            return True
+        try:
+            await self._bot.edit_message_text(
+                text=recorded_outcome(record, record_lang(record)),
+                chat_id=record.chat_id,
+                message_id=record.reply_message_id,
             )
+        except _FINAL_REFUSALS as exc:  # "message is not modified" included: it shows it
+            log.info("#%s: answer not edited: %s", record.id, exc)
+        except TelegramAPIError as exc:
+            log.info("#%s: could not edit the answer now: %s", record.id, exc)
+            return False
+        return True
+
+    async def tell_failure(self, record: MessageRecord) -> bool:
+        lang = record_lang(record)
+        text = t(
+            lang,
+            "delivery_failed_notice",
+            id=record.id,
+            phone=record.recipient,
+            state=state_name(lang, record.state),
+            code=status_suffix(record),
+        )
+        return await self._tell(record, text, give_up_on_refusal=True)
 
     async def report_unreported(self, records: list[MessageRecord]) -> int:
         """Tell senders what became of sends whose answer never reached them: the bot
@@ -105,6 +120,8 @@ class TelegramNotifier:
             lang = record_lang(record)
             if record.error_kind == "Interrupted":
                 text = t(lang, "recovered_unknown", id=record.id, phone=record.recipient)
+            elif record.error_kind == NOT_STARTED:
+                text = t(lang, "recovered_not_sent", id=record.id, phone=record.recipient)
             else:
                 text = t(lang, "late_answer") + recorded_outcome(record, lang)
             if await self._tell(record, text):
@@ -112,11 +129,16 @@ class TelegramNotifier:
                 told += 1
         return told
 
-    async def _tell(self, record: MessageRecord, text: str) -> bool:
+    async def _tell(
+        self, record: MessageRecord, text: str, *, give_up_on_refusal: bool = False
+    ) -> bool:
         if record.chat_id is None:
-            return False
+            return give_up_on_refusal
         try:
             await self._bot.send_message(record.chat_id, text)
+        except _FINAL_REFUSALS as exc:
+            log.warning("#%s: could not write to chat %s: %s", record.id, record.chat_id, exc)
+            return give_up_on_refusal
         except TelegramAPIError as exc:
             log.warning("#%s: could not write to chat %s: %s", record.id, record.chat_id, exc)
             return False

@@ -12,8 +12,7 @@ from handlers.render import error_reason, fmt_time, status_text
 from handlers.texts import Html, Lang, esc, state_name, t
 from providers.sms import InvalidInput
 from services.balance import BalanceService
-from services.status import StatusService
-from storage.messages import MessageRepository
+from services.status import DeliveryTracker, StatusService
 from storage.models import MessageRecord, UserRecord
 
 HISTORY_DEFAULT = 10
@@ -64,7 +63,7 @@ def create_info_router() -> Router:
         lang: Lang,
         user: UserRecord,
         status_service: StatusService,
-        messages: MessageRepository,
+        tracker: DeliveryTracker,
     ) -> None:
         ref = (command.args or "").strip()
         records: list[MessageRecord] = []
@@ -75,7 +74,7 @@ def create_info_router() -> Router:
                 await message.answer(t(lang, "status_usage"))
                 return
         elif message.reply_to_message is not None:
-            found = await messages.find_by_reply(
+            found = await status_service.find_by_reply(
                 message.chat.id, message.reply_to_message.message_id
             )
             records = [found] if found else []
@@ -89,6 +88,8 @@ def create_info_router() -> Router:
             return
         check = await status_service.check(visible[0])
         await message.answer(status_text(check, lang))
+        if check.changed:
+            tracker.wake()  # the answer about the send itself shows the new state too
 
     @router.message(Command("history"))
     async def cmd_history(
@@ -96,7 +97,7 @@ def create_info_router() -> Router:
         command: CommandObject,
         lang: Lang,
         user: UserRecord,
-        messages: MessageRepository,
+        status_service: StatusService,
     ) -> None:
         limit = HISTORY_DEFAULT
         if command.args:
@@ -105,7 +106,7 @@ def create_info_router() -> Router:
                 await message.answer(t(lang, "history_usage"))
                 return
             limit = parsed
-        records = await messages.recent(
+        records = await status_service.recent(
             user_id=None if user.is_admin else user.user_id, limit=limit
         )
         if not records:

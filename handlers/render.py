@@ -8,8 +8,9 @@ from handlers.texts import Html, Lang, esc, state_name, t
 from providers import errors as e
 from providers.sms import InvalidInput, InvalidPhone, InvalidText
 from services.gateways import UnknownProvider
-from services.sending import SendOutcome
+from services.sending import RecordNotWritten, SendOutcome
 from services.status import StatusCheck
+from storage.messages import NOT_STARTED
 from storage.models import MessageRecord, MessageState
 
 _REASONS: dict[type[e.ProviderError], dict[Lang, str]] = {
@@ -73,6 +74,8 @@ def error_reason(error: e.ProviderError, lang: Lang) -> str:
             if lang == "ru"
             else f"internal error of {gateway} (code {esc(error.code)})"
         )
+    if isinstance(error, RecordNotWritten):
+        return t(lang, "record_not_written", gateway=error.provider, reason=error.reason)
     if isinstance(error, e.UnsupportedOperation):
         return (
             f"шлюз {gateway} не поддерживает такой запрос"
@@ -135,9 +138,15 @@ def send_outcome(outcome: SendOutcome, lang: Lang) -> str:
     if outcome.error is not None:
         reason = Html(error_reason(outcome.error, lang))
         if record.state == MessageState.UNKNOWN:
-            return t(lang, "unknown_outcome", id=record.id, reason=reason)
-        return t(lang, "failed", id=record.id, reason=reason)
-    return sent_text(record, lang, outcome)
+            text = t(lang, "unknown_outcome", id=record.id, reason=reason)
+        else:
+            text = t(lang, "failed", id=record.id, reason=reason)
+    else:
+        text = sent_text(record, lang, outcome)
+    if outcome.unrecorded is not None:
+        # What the gateway said stands; only the bot's own record is behind.
+        text += t(lang, "result_not_recorded", id=record.id, reason=outcome.unrecorded)
+    return text
 
 
 def recorded_outcome(record: MessageRecord, lang: Lang) -> str:
@@ -156,7 +165,7 @@ def sent_text(record: MessageRecord, lang: Lang, outcome: SendOutcome | None = N
             lang, "balance_line_after", amount=record.balance_after, unit=record.balance_unit or ""
         )
     if record.simulated:
-        return t(
+        text = t(
             lang,
             "sent_sandbox",
             id=record.id,
@@ -164,6 +173,9 @@ def sent_text(record: MessageRecord, lang: Lang, outcome: SendOutcome | None = N
             gateway_id=record.gateway_id or "",
             balance=Html(balance),
         )
+        if record.state.final:
+            text += "\n" + state_line(record, lang)
+        return text
     failover = ""
     if outcome is not None and outcome.failed_attempts:
         attempt = outcome.failed_attempts[0]
@@ -184,7 +196,7 @@ def sent_text(record: MessageRecord, lang: Lang, outcome: SendOutcome | None = N
         balance=Html(balance),
         failover=Html(failover),
     )
-    if record.state not in (MessageState.SENT, MessageState.SENDING):
+    if record.state.final:
         text += "\n" + state_line(record, lang)
     return text
 
@@ -232,6 +244,10 @@ def stored_reason(record: MessageRecord, lang: Lang) -> str:
     kind = record.error_kind or ""
     if kind == "Interrupted":
         return t(lang, "interrupted")
+    if kind == NOT_STARTED:
+        return t(lang, "not_started")
+    if kind == RecordNotWritten.__name__:
+        return t(lang, "record_not_written_stored")
     cls = getattr(e, kind, None)
     if isinstance(cls, type) and issubclass(cls, e.ProviderError):
         for known, texts in _REASONS.items():

@@ -17,15 +17,22 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from handlers.parsing import parse_send_args
 from handlers.render import input_error, send_outcome
-from handlers.texts import Html, Lang, esc, t
+from handlers.texts import Html, Lang, esc, state_name, t
 from providers.sms import InvalidInput, normalize_phone
 from services.balance import BalanceService
 from services.limits import LimitExceeded, LimitHit, RateLimiter
-from services.sending import Origin, PreparedSend, SendOutcome, SendService
+from services.sending import (
+    Origin,
+    PreparedSend,
+    PreviewClaim,
+    PreviewNotOpen,
+    SendOutcome,
+    SendService,
+)
 from services.status import DeliveryTracker
-from storage.db import utcnow
+from storage.db import STORAGE_ERRORS, utcnow
 from storage.messages import MessageRepository
-from storage.models import UserRecord
+from storage.models import MessageState, UserRecord
 from storage.updates import PreviewRepository
 
 log = logging.getLogger(__name__)
@@ -196,59 +203,65 @@ def create_send_router() -> Router:
         user: UserRecord,
         send_deps: SendDeps,
     ) -> None:
-        sender, limiter, previews = send_deps.sender, send_deps.limiter, send_deps.previews
-        messages, tracker = send_deps.messages, send_deps.tracker
+        sender, previews = send_deps.sender, send_deps.previews
         token = callback_data.token
         preview = await previews.get(token)
-        if preview is not None and preview.user_id != user.user_id:
-            await safe_answer(query, t(lang, "preview_not_yours"), show_alert=True)
+        if preview is None or preview.user_id != user.user_id:
+            if preview is None:
+                await refuse_stale_preview(query, token, lang, previews)
+            else:
+                await safe_answer(query, t(lang, "preview_not_yours"), show_alert=True)
             return
-        hit = await limiter.check(user.user_id) if preview and preview.state == "open" else None
-        if hit is not None:
-            await safe_answer(query, limit_text(hit, lang), show_alert=True)
-            return
-        claimed = await previews.claim(token, user.user_id, "sending", utcnow())
-        if claimed is None:
-            await refuse_stale_preview(query, token, lang, previews)
-            return
-        await safe_answer(query, t(lang, "sending"))
-        if isinstance(query.message, Message):
-            await safe_edit(query.message, query.message.html_text + "\n\n" + t(lang, "sending"))
+        target = query.message if isinstance(query.message, Message) else None
         try:
-            prepared = sender.prepare("+" + claimed.recipient, claimed.text, claimed.provider)
+            prepared = sender.prepare("+" + preview.recipient, preview.text, preview.provider)
         except InvalidInput as exc:
             await previews.set_state(token, "cancelled")
-            if isinstance(query.message, Message):
-                await safe_edit(query.message, input_error(exc, lang))
+            await safe_answer(query, t(lang, "preview_cancelled"))
+            if target is not None:
+                await safe_edit(target, input_error(exc, lang))
             return
         try:
-            outcome = await sender.send(
+            # The claim of the preview, the quota and the record of the send are one
+            # transaction: a stop at any point leaves either an open preview and no
+            # record, or a used preview and a record that the next start settles.
+            started = await sender.start(
                 prepared,
-                origin_of(user, claimed.chat_id, lang),
+                origin_of(user, preview.chat_id, lang),
                 idempotency_key=f"preview:{token}",
-                quotas=await limiter.quotas(user.user_id),
+                quotas=await send_deps.limiter.quotas(user.user_id),
+                preview=PreviewClaim(token, user.user_id),
             )
-        except LimitExceeded as exc:
-            # Nothing was recorded or sent: reopen the preview for a later tap.
-            await previews.set_state(token, "open")
-            if isinstance(query.message, Message):
-                await safe_edit(query.message, query.message.html_text, query.message.reply_markup)
-            if query.bot is not None:
-                await query.bot.send_message(claimed.chat_id, limit_text(exc.hit, lang))
+        except LimitExceeded as exc:  # nothing was claimed: the preview stays open
+            await safe_answer(query, limit_text(exc.hit, lang), show_alert=True)
             return
-        await previews.link_message(token, outcome.record.id)
+        except PreviewNotOpen:
+            await refuse_stale_preview(query, token, lang, previews)
+            return
+        if started.duplicate:
+            record = started.record
+            await safe_answer(
+                query,
+                t(lang, "duplicate", id=record.id, state=state_name(lang, record.state)),
+                show_alert=True,
+            )
+            return
+        await safe_answer(query, t(lang, "sending"))
+        if target is not None:
+            await safe_edit(target, target.html_text + "\n\n" + t(lang, "sending"))
+        outcome = await started.outcome()
         text = send_outcome(outcome, lang)
-        target = query.message if isinstance(query.message, Message) else None
+        shown = outcome.record.state
         if target is not None and await safe_edit(target, text):
-            await messages.set_reply(outcome.record.id, target.chat.id, target.message_id)
+            await record_reply(send_deps, outcome, target.chat.id, target.message_id, shown)
         elif query.bot is not None:
             try:
-                sent = await query.bot.send_message(claimed.chat_id, text)
+                sent = await query.bot.send_message(preview.chat_id, text)
             except TelegramAPIError as exc:
                 log.warning("send #%s: could not reply: %s", outcome.record.id, exc)
             else:
-                await messages.set_reply(outcome.record.id, sent.chat.id, sent.message_id)
-        tracker.wake()
+                await record_reply(send_deps, outcome, sent.chat.id, sent.message_id, shown)
+        send_deps.tracker.wake()
 
     @router.callback_query(PreviewAction.filter(F.action == "cancel"))
     async def on_cancel(
@@ -332,8 +345,6 @@ async def refuse_stale_preview(
             query, t(lang, "preview_used", id=preview.message_id or "?"), show_alert=True
         )
         return
-    elif preview.state == "sending":
-        key = "preview_in_progress"
     elif preview.state == "cancelled":
         key = "preview_cancelled"
     else:
@@ -379,4 +390,16 @@ async def deliver_outcome(
         )
         return
     if not outcome.duplicate:
-        await deps.messages.set_reply(outcome.record.id, reply.chat.id, reply.message_id)
+        await record_reply(deps, outcome, reply.chat.id, reply.message_id, outcome.record.state)
+
+
+async def record_reply(
+    deps: SendDeps, outcome: SendOutcome, chat_id: int, message_id: int, shown: MessageState
+) -> None:
+    """Remember which message answers the send and which state it shows, so that every
+    later change (whoever stores it) edits it once. When the database is refusing
+    writes, the tracker simply cannot edit this answer later: nothing else is lost."""
+    try:
+        await deps.messages.set_reply(outcome.record.id, chat_id, message_id, shown)
+    except STORAGE_ERRORS as exc:
+        log.warning("send #%s: could not remember the answer: %s", outcome.record.id, exc)

@@ -302,9 +302,35 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "⚠️ Внутренняя ошибка, запрос не выполнен. Если вы отправляли SMS — проверьте /history.",
         "en": "⚠️ Internal error; the request was not completed. If you were sending an SMS, check /history.",
     },
+    # --- send pipeline ---
+    "not_started": {
+        "ru": "бот остановился до отправки — ничего не ушло",
+        "en": "the bot stopped before sending it — nothing went out",
+    },
+    "recovered_not_sent": {
+        "ru": "❌ Бот перезапускался до отправки #{id} на <code>+{phone}</code>: SMS не ушло. "
+        "Если оно ещё нужно, отправьте его заново.",
+        "en": "❌ The bot restarted before sending #{id} to <code>+{phone}</code>: the SMS did not go out. "
+        "If it is still needed, send it again.",
+    },
+    "record_not_written": {
+        "ru": "запись об отправке не удалось сохранить в базе данных ({reason}), поэтому я не стал отправлять",
+        "en": "the record of the send could not be written to the database ({reason}), so it was not sent",
+    },
+    "record_not_written_stored": {
+        "ru": "запись об отправке не удалось сохранить в базе данных, поэтому я не стал отправлять",
+        "en": "the record of the send could not be written to the database, so it was not sent",
+    },
+    "result_not_recorded": {
+        "ru": "\n⚠️ Результат #{id} не удалось сохранить в базе данных ({reason}); бот продолжает попытки. "
+        "Написанное выше — ответ шлюза, ему можно верить.",
+        "en": "\n⚠️ The result of #{id} could not be written to the database ({reason}); the bot keeps trying. "
+        "What is written above is the gateway's answer and stands.",
+    },
 }
 
 STATE_NAMES: dict[str, dict[Lang, str]] = {
+    "queued": {"ru": "в очереди", "en": "queued"},
     "sending": {"ru": "отправляется", "en": "sending"},
     "sent": {"ru": "принято шлюзом", "en": "accepted by the gateway"},
     "delivered": {"ru": "✅ доставлено", "en": "✅ delivered"},

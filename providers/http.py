@@ -36,9 +36,16 @@ def create_http_client(
     *, connect_timeout: float = 5.0, read_timeout: float = 20.0, max_connections: int = 20
 ) -> httpx.AsyncClient:
     """The one client the whole process shares. No transport-level retries: the
-    adapters decide what may be retried."""
+    adapters decide what may be retried.
+
+    ``max_connections`` must cover every send that may be in flight at once (the send
+    service queues in front of each gateway with that many slots), so that a send
+    never waits for a connection: a pool time-out would read as "could not connect".
+    """
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=10)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     return httpx.AsyncClient(
         timeout=timeout,
         limits=limits,
@@ -46,6 +53,14 @@ def create_http_client(
         trust_env=False,
         headers={"User-Agent": "smsbot/0.1"},
     )
+
+
+def request_deadline(client: httpx.AsyncClient) -> float:
+    """The longest one request may take, start to end: the connect time-out plus the
+    read time-out. httpx's read time-out bounds each read, not the answer, so a
+    gateway trickling a byte a second would otherwise hold a send open for ever."""
+    timeout = client.timeout
+    return (timeout.connect or 0.0) + (timeout.read or 0.0)
 
 
 def _describe(exc: httpx.HTTPError) -> str:
@@ -71,11 +86,18 @@ async def post_form(
     connection was made is ``OutcomeUnknown``.
     """
     tries = attempts if idempotent else 1
+    deadline = request_deadline(client)
     for attempt in range(1, tries + 1):
         try:
-            response = await client.post(
-                url, content=body, headers={"Content-Type": FORM_CONTENT_TYPE}
-            )
+            async with asyncio.timeout(deadline):
+                response = await client.post(
+                    url, content=body, headers={"Content-Type": FORM_CONTENT_TYPE}
+                )
+        except TimeoutError as exc:
+            # Past the connect time-out, so the request was made: the answer is late.
+            raise OutcomeUnknown(
+                provider, f"the gateway did not answer within {deadline:g} s"
+            ) from exc
         except _NOT_SENT as exc:
             if attempt < tries:
                 log.info("%s: could not connect (%s), retrying", provider, _describe(exc))

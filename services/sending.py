@@ -1,16 +1,22 @@
-"""Sending one SMS: validate, record the intent, call the gateway, fail over only
-where that is safe, record the result.
+"""Sending one SMS: validate, record the intent, wait for a free slot at the gateway,
+mark the row ``sending``, call the gateway, fail over only where that is safe, and
+record the result.
 
-The order is the guarantee: the intent is committed before any request, so a
-crash at any later point leaves a record (``sending``, turned ``unknown`` at the
-next start). A send whose outcome is unknown is never retried automatically.
+The order is the guarantee. The intent is committed (``queued``, together with the
+quota check and the preview it uses up) before anything else; the row is marked
+``sending`` on disk before its request leaves. A stop while ``queued`` therefore
+means nothing was sent (``failed``, told at the next start); a stop while
+``sending`` means it may have been (``unknown``, never retried). A result that
+cannot be written is kept trying in the background, and the caller is told what
+the gateway said all the same.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,9 +26,31 @@ from providers.sms import InvalidInput, SmsText, analyze_text, normalize_phone
 from services.gateways import Gateways
 from services.limits import LimitExceeded, LimitHit
 from storage.balances import BalanceRepository
-from storage.db import utcnow
-from storage.messages import MessageRepository, NewMessage, QuotaExceeded
+from storage.db import STORAGE_ERRORS, utcnow
+from storage.messages import (
+    MessageRepository,
+    NewMessage,
+    PreviewClaim,
+    PreviewNotOpen,
+    QuotaExceeded,
+)
 from storage.models import MessageRecord, MessageState
+
+__all__ = [
+    "FailedAttempt",
+    "Origin",
+    "PreparedSend",
+    "PreviewClaim",
+    "PreviewNotOpen",
+    "SendOutcome",
+    "SendService",
+    "SendStarted",
+]
+
+#: sends in flight at once per gateway when no setting says otherwise
+DEFAULT_CONCURRENCY = 10
+#: longest pause between two tries to write a result the database refused
+MAX_WRITE_BACKOFF = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +84,9 @@ class SendOutcome:
     error: ProviderError | None = None
     failed_attempts: tuple[FailedAttempt, ...] = field(default_factory=tuple)
     duplicate: bool = False  # the idempotency key was used before: nothing was done now
+    #: the database refused to store the result (the reason); it is being retried, and
+    #: ``record`` shows what the gateway said, not what is on disk yet
+    unrecorded: str | None = None
 
     @property
     def state(self) -> MessageState:
@@ -66,6 +97,39 @@ class InternalSendError(OutcomeUnknown):
     """An unexpected error while the request may have been in flight."""
 
 
+class RecordNotWritten(ProviderError):
+    """The send could not be marked ``sending`` on disk, so its request was not made."""
+
+    def __init__(self, provider: str, reason: str) -> None:
+        super().__init__(provider, f"the record could not be written ({reason}); nothing was sent")
+        self.reason = reason
+
+
+class SendStarted:
+    """A send whose intent is on disk: ``record`` is its row as created (or the earlier
+    row for a repeated idempotency key, ``duplicate``); ``outcome()`` waits for it."""
+
+    def __init__(
+        self, record: MessageRecord, task: asyncio.Task[SendOutcome] | None = None
+    ) -> None:
+        self.record = record
+        self._task = task
+
+    @property
+    def duplicate(self) -> bool:
+        return self._task is None
+
+    async def outcome(self) -> SendOutcome:
+        """The result; a cancelled caller does not cancel the send itself."""
+        if self._task is None:
+            return SendOutcome(record=self.record, duplicate=True)
+        return await asyncio.shield(self._task)
+
+
+def _storage_reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:120] or type(exc).__name__
+
+
 class SendService:
     def __init__(
         self,
@@ -74,14 +138,24 @@ class SendService:
         balances: BalanceRepository,
         *,
         first_check_after: timedelta = timedelta(seconds=15),
+        concurrency: Mapping[str, int] | None = None,
+        stale_after: timedelta = timedelta(seconds=85),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.gateways = gateways
         self._messages = messages
         self._balances = balances
         self._first_check_after = first_check_after
+        self._stale_after = stale_after
         self._clock = clock
-        self._in_flight: set[asyncio.Task[SendOutcome]] = set()
+        limits = concurrency or {}
+        # The queue in front of each gateway: as many requests at once as it has slots
+        # (and the HTTP pool has connections); the rest wait here, which is no failure.
+        self._slots = {
+            name: asyncio.Semaphore(limits.get(name, DEFAULT_CONCURRENCY))
+            for name in gateways.names
+        }
+        self._in_flight: set[asyncio.Task[object]] = set()
 
     def prepare(self, recipient: str, text: str, provider: str | None = None) -> PreparedSend:
         """Validate everything that can be checked before a request; raise ``InvalidInput``."""
@@ -91,6 +165,26 @@ class SendService:
         gateway.check_text(sms_text)
         return PreparedSend(recipient=number, text=sms_text, provider=gateway.name)
 
+    def _track(self, task: asyncio.Task[object]) -> None:
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def start(
+        self,
+        prepared: PreparedSend,
+        origin: Origin,
+        *,
+        idempotency_key: str | None = None,
+        quotas: tuple[tuple[int, timedelta], ...] = (),
+        preview: PreviewClaim | None = None,
+    ) -> SendStarted:
+        """Record the intent (with the quota check and the preview claim, in one
+        transaction) and start sending in a task of its own. Raises ``LimitExceeded``
+        or ``PreviewNotOpen`` with nothing recorded or sent."""
+        task = asyncio.create_task(self._start(prepared, origin, idempotency_key, quotas, preview))
+        self._track(task)
+        return await asyncio.shield(task)
+
     async def send(
         self,
         prepared: PreparedSend,
@@ -98,14 +192,14 @@ class SendService:
         *,
         idempotency_key: str | None = None,
         quotas: tuple[tuple[int, timedelta], ...] = (),
+        preview: PreviewClaim | None = None,
     ) -> SendOutcome:
-        """Record, send and record again. The work runs in a task of its own that a
-        cancelled caller does not cancel, so the result is always written down;
-        ``drain()`` waits for such tasks at shutdown."""
-        task = asyncio.create_task(self._send(prepared, origin, idempotency_key, quotas))
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
-        return await asyncio.shield(task)
+        """Record, send and record again. A cancelled caller does not cancel the work,
+        so the result is always written down; ``drain()`` waits for it at shutdown."""
+        started = await self.start(
+            prepared, origin, idempotency_key=idempotency_key, quotas=quotas, preview=preview
+        )
+        return await started.outcome()
 
     @property
     def in_flight(self) -> int:
@@ -113,97 +207,84 @@ class SendService:
 
     async def drain(self, grace: float) -> bool:
         """Wait (bounded) for sends in flight to record their result. True if all did."""
-        pending = set(self._in_flight)
-        if not pending:
-            return True
-        _done, not_done = await asyncio.wait(pending, timeout=grace)
-        return not not_done
+        deadline = asyncio.get_running_loop().time() + grace
+        while True:  # a finishing send may start a background write: look again
+            pending = {task for task in self._in_flight if not task.done()}
+            if not pending:
+                return True
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(pending, timeout=remaining)
 
     async def wait_settled(self, record: MessageRecord, grace: float) -> MessageRecord:
         """A repeat of a send still in flight (perhaps in another process): wait,
         bounded, until its result is recorded, and return the record as it is then."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
-        while record.state == MessageState.SENDING and loop.time() < deadline:
+        while record.state.in_flight and loop.time() < deadline:
             await asyncio.sleep(0.1)
             record = await self._messages.get(record.id) or record
         return record
 
     async def recover_interrupted(
-        self, *, bot_starting: bool, stale_after: timedelta
+        self, *, bot_starting: bool, stale_after: timedelta | None = None
     ) -> list[MessageRecord]:
-        """Sends a stop left in ``sending`` may or may not have gone out: they become
-        ``unknown`` (never retried) and are returned so that their senders can be told.
+        """Settle rows a stopped process left behind, and return them so that their
+        senders can be told: ``sending`` becomes ``unknown`` (never retried),
+        ``queued`` becomes ``failed`` (nothing was sent).
 
-        When the bot starts, every Telegram send still ``sending`` was interrupted. A
-        row of any source older than ``stale_after`` (longer than any request may
-        take) cannot still be in flight either: a command-line run killed mid-send.
-        """
-        now = self._clock()
-        recovered = []
-        for record in await self._messages.in_state(MessageState.SENDING):
-            interrupted = bot_starting and record.source == "telegram"
-            if not interrupted and now - record.created_at < stale_after:
-                continue  # perhaps in flight right now in another process
-            log.warning("send #%s was interrupted by a stop: outcome unknown", record.id)
-            recovered.append(
-                await self._messages.mark_unknown(
-                    record.id,
-                    provider=record.provider,
-                    error_kind="Interrupted",
-                    error_text="the sending process stopped before the gateway's answer was recorded",
-                )
-            )
-        return recovered
+        A row is left behind when it is older than ``stale_after`` (longer than any
+        request may take, counted from its request), or, when the bot starts, when
+        it is the bot's own. The same rule applies wherever a row is read."""
+        age = self._stale_after if stale_after is None else stale_after
+        settled = await self._messages.settle_interrupted(
+            older_than=self._clock() - age, bot_starting=bot_starting
+        )
+        for record in settled:
+            log.warning("send #%s was interrupted by a stop: %s", record.id, record.state)
+        return settled
 
-    async def _send(
+    async def _start(
         self,
         prepared: PreparedSend,
         origin: Origin,
         idempotency_key: str | None,
         quotas: tuple[tuple[int, timedelta], ...],
-    ) -> SendOutcome:
-        """Raises ``LimitExceeded`` (nothing recorded, nothing sent) when a quota is used up."""
+        preview: PreviewClaim | None,
+    ) -> SendStarted:
         try:
-            record, created = await self._create(prepared, origin, idempotency_key, quotas)
+            record, created = await self._messages.create(
+                NewMessage(
+                    source=origin.source,
+                    recipient=prepared.recipient,
+                    text=prepared.text.text,
+                    encoding=prepared.text.encoding,
+                    parts=prepared.text.parts,
+                    provider=prepared.provider,
+                    user_id=origin.user_id,
+                    user_name=origin.user_name,
+                    chat_id=origin.chat_id,
+                    idempotency_key=idempotency_key,
+                    lang=origin.lang,
+                    quotas=quotas,
+                    preview=preview,
+                )
+            )
         except QuotaExceeded as exc:
             hit = LimitHit.at(exc.limit, exc.window, exc.oldest, self._clock())
             raise LimitExceeded(hit) from None
-        return await self._deliver(record, created, prepared)
-
-    async def _create(
-        self,
-        prepared: PreparedSend,
-        origin: Origin,
-        idempotency_key: str | None,
-        quotas: tuple[tuple[int, timedelta], ...],
-    ) -> tuple[MessageRecord, bool]:
-        return await self._messages.create(
-            NewMessage(
-                source=origin.source,
-                recipient=prepared.recipient,
-                text=prepared.text.text,
-                encoding=prepared.text.encoding,
-                parts=prepared.text.parts,
-                provider=prepared.provider,
-                user_id=origin.user_id,
-                user_name=origin.user_name,
-                chat_id=origin.chat_id,
-                idempotency_key=idempotency_key,
-                lang=origin.lang,
-                quotas=quotas,
-            )
-        )
-
-    async def _deliver(
-        self, record: MessageRecord, created: bool, prepared: PreparedSend
-    ) -> SendOutcome:
         if not created:
             log.info("send #%s: repeated request, nothing sent again", record.id)
-            return SendOutcome(record=record, duplicate=True)
+            return SendStarted(record)
+        task = asyncio.create_task(self._deliver(record, prepared), name=f"send-{record.id}")
+        self._track(task)
+        return SendStarted(record, task)
 
+    async def _deliver(self, record: MessageRecord, prepared: PreparedSend) -> SendOutcome:
         failed: list[FailedAttempt] = []
         chain = self.gateways.chain(prepared.provider)
+        sms = OutgoingSms(recipient=prepared.recipient, text=prepared.text)
         for position, name in enumerate(chain):
             gateway = self.gateways.get(name)
             is_last = position == len(chain) - 1
@@ -213,52 +294,97 @@ class SendService:
                 except InvalidInput as exc:
                     log.info("send #%s: %s cannot carry this text (%s)", record.id, name, exc)
                     continue
-            sms = OutgoingSms(recipient=prepared.recipient, text=prepared.text)
-            try:
-                result = await gateway.send(sms)
-            except OutcomeUnknown as exc:
-                log.warning("send #%s via %s: outcome unknown: %s", record.id, name, exc)
-                record = await self._messages.mark_unknown(
-                    record.id, provider=name, error_kind=type(exc).__name__, error_text=exc.message
-                )
-                return SendOutcome(record, error=exc, failed_attempts=tuple(failed))
-            except ProviderError as exc:
-                if exc.failover_safe and not is_last:
-                    log.warning(
-                        "send #%s via %s failed, nothing sent, trying the next gateway: %s",
-                        record.id,
-                        name,
-                        exc,
+            error: ProviderError | None = None
+            async with self._slots[name]:
+                try:
+                    marked = await self._messages.mark_sending(record.id, provider=name)
+                except STORAGE_ERRORS as exc:
+                    log.error("send #%s: could not be marked sending: %s", record.id, exc)
+                    error = RecordNotWritten(name, _storage_reason(exc))
+                    return await self._settle(
+                        record, MessageState.FAILED, error, failed, write_first=True
                     )
-                    failed.append(FailedAttempt(name, exc))
+                if marked.state != MessageState.SENDING:
+                    # Settled meanwhile by someone else (a stop seen from outside): its
+                    # request must not be made now.
+                    log.warning("send #%s is %s already: not sending it", record.id, marked.state)
+                    return SendOutcome(marked, failed_attempts=tuple(failed))
+                record = marked
+                try:
+                    result = await gateway.send(sms)
+                except ProviderError as exc:
+                    error = exc
+                except Exception as exc:  # a bug while the request may have been in flight
+                    log.exception("send #%s via %s: unexpected error", record.id, name)
+                    error = InternalSendError(name, f"internal error ({type(exc).__name__})")
+            if error is None:
+                return await self._record_success(
+                    record, result, gateway.capabilities.status, failed
+                )
+            if isinstance(error, OutcomeUnknown):
+                log.warning("send #%s via %s: outcome unknown: %s", record.id, name, error)
+                return await self._settle(record, MessageState.UNKNOWN, error, failed)
+            if error.failover_safe and not is_last:
+                log.warning(
+                    "send #%s via %s failed, nothing sent, trying the next gateway: %s",
+                    record.id,
+                    name,
+                    error,
+                )
+                failed.append(FailedAttempt(name, error))
+                try:
                     await self._messages.note_attempt(
-                        record.id, name, f"{type(exc).__name__}: {exc.message}"
+                        record.id, name, f"{type(error).__name__}: {error.message}"
                     )
-                    continue
-                log.warning("send #%s via %s failed, nothing sent: %s", record.id, name, exc)
-                record = await self._messages.mark_failed(
-                    record.id, provider=name, error_kind=type(exc).__name__, error_text=exc.message
-                )
-                return SendOutcome(record, error=exc, failed_attempts=tuple(failed))
-            except Exception as exc:  # a bug while the request may have been in flight
-                log.exception("send #%s via %s: unexpected error", record.id, name)
-                error = InternalSendError(name, f"internal error ({type(exc).__name__})")
-                record = await self._messages.mark_unknown(
-                    record.id, provider=name, error_kind="InternalError", error_text=error.message
-                )
-                return SendOutcome(record, error=error, failed_attempts=tuple(failed))
-            return await self._record_success(record, result, gateway.capabilities.status, failed)
+                except STORAGE_ERRORS as exc:  # only history: the next mark_sending tells
+                    log.error("send #%s: could not note the failed attempt: %s", record.id, exc)
+                continue
+            log.warning("send #%s via %s failed, nothing sent: %s", record.id, name, error)
+            return await self._settle(record, MessageState.FAILED, error, failed)
 
         # Every remaining gateway was skipped as unable to carry the text.
-        last = failed[-1].error if failed else None
-        assert last is not None
-        record = await self._messages.mark_failed(
-            record.id,
-            provider=failed[-1].provider,
-            error_kind=type(last).__name__,
-            error_text=last.message,
+        last = failed[-1]
+        return await self._settle(
+            dataclasses.replace(record, provider=last.provider),
+            MessageState.FAILED,
+            last.error,
+            failed[:-1],
         )
-        return SendOutcome(record, error=last, failed_attempts=tuple(failed[:-1]))
+
+    async def _settle(
+        self,
+        record: MessageRecord,
+        state: MessageState,
+        error: ProviderError,
+        failed: list[FailedAttempt],
+        *,
+        write_first: bool = False,
+    ) -> SendOutcome:
+        """Record a failed or unknown result."""
+        kind = "InternalError" if isinstance(error, InternalSendError) else type(error).__name__
+        mark = (
+            self._messages.mark_unknown
+            if state == MessageState.UNKNOWN
+            else self._messages.mark_failed
+        )
+
+        async def write() -> MessageRecord:
+            return await mark(
+                record.id, provider=error.provider, error_kind=kind, error_text=error.message
+            )
+
+        shown = dataclasses.replace(
+            record,
+            state=state,
+            provider=error.provider,
+            error_kind=kind,
+            error_text=error.message,
+            next_check_at=None,
+        )
+        stored, unrecorded = await self._write(record.id, write, shown)
+        return SendOutcome(
+            stored, error=error, failed_attempts=tuple(failed), unrecorded=unrecorded
+        )
 
     async def _record_success(
         self,
@@ -268,18 +394,80 @@ class SendService:
         failed: list[FailedAttempt],
     ) -> SendOutcome:
         next_check = self._clock() + self._first_check_after if trackable else None
-        record = await self._messages.mark_sent(
-            record.id,
+
+        async def write() -> MessageRecord:
+            return await self._messages.mark_sent(
+                record.id,
+                provider=result.provider,
+                gateway_id=result.message_id,
+                balance=result.balance,
+                balance_unit=result.balance_unit,
+                simulated=result.simulated,
+                next_check_at=next_check,
+            )
+
+        shown = dataclasses.replace(
+            record,
+            state=MessageState.SENT,
             provider=result.provider,
             gateway_id=result.message_id,
-            balance=result.balance,
+            balance_after=result.balance,
             balance_unit=result.balance_unit,
             simulated=result.simulated,
             next_check_at=next_check,
+            error_kind=None,
+            error_text=None,
         )
-        if result.balance is not None:
-            await self._balances.save(
-                result.provider, result.balance, result.balance_unit, result.at, record.id
-            )
+        stored, unrecorded = await self._write(record.id, write, shown)
         log.info("send #%s via %s: accepted as %s", record.id, result.provider, result.message_id)
-        return SendOutcome(record, result=result, failed_attempts=tuple(failed))
+        if result.balance is not None:
+            try:
+                await self._balances.save(
+                    result.provider, result.balance, result.balance_unit, result.at, record.id
+                )
+            except STORAGE_ERRORS as exc:  # a convenience: the next send reports it again
+                log.warning("could not store %s's balance: %s", result.provider, exc)
+        return SendOutcome(
+            stored, result=result, failed_attempts=tuple(failed), unrecorded=unrecorded
+        )
+
+    async def _write(
+        self,
+        message_id: int,
+        write: Callable[[], Awaitable[MessageRecord]],
+        shown: MessageRecord,
+    ) -> tuple[MessageRecord, str | None]:
+        """Store a result. If the database refuses (disk full, I/O error, locked for
+        too long), the caller still learns what the gateway said (``shown``), and the
+        write is retried in the background until it lands."""
+        try:
+            return await write(), None
+        except STORAGE_ERRORS as exc:
+            reason = _storage_reason(exc)
+            log.error(
+                "send #%s is %s, but the record could not be written (%s): retrying",
+                message_id,
+                shown.state,
+                reason,
+            )
+            self._track(
+                asyncio.create_task(
+                    self._keep_writing(message_id, write), name=f"write-{message_id}"
+                )
+            )
+            return shown, reason
+
+    async def _keep_writing(
+        self, message_id: int, write: Callable[[], Awaitable[MessageRecord]]
+    ) -> None:
+        pause = 0.5
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                record = await write()
+            except STORAGE_ERRORS as exc:
+                pause = min(pause * 2, MAX_WRITE_BACKOFF)
+                log.warning("send #%s: record still not written (%s)", message_id, exc)
+                continue
+            log.warning("send #%s: the record is written now (%s)", message_id, record.state)
+            return

@@ -45,10 +45,16 @@ class StatusCheck:
     changed: bool = False
 
 
-class DeliveryNotifier(Protocol):
-    """Told when tracking sees a message's state change (the bot edits its answer)."""
+class AnswerNotifier(Protocol):
+    """Brings the bot's answers up to date with what is stored, whoever stored it (the
+    tracker, /status, the command line). Each returns True when done or not worth
+    trying again (the chat is gone), False to try again later."""
 
-    async def delivery_changed(self, record: MessageRecord, previous: MessageState) -> None: ...
+    async def show_state(self, record: MessageRecord) -> bool:
+        """Edit the answer about this send to show its current state."""
+
+    async def tell_failure(self, record: MessageRecord) -> bool:
+        """Tell the sender that the SMS was not delivered (rejected, expired, deleted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +78,37 @@ class StatusService:
         messages: MessageRepository,
         *,
         policy: TrackingPolicy | None = None,
+        stale_after: timedelta = timedelta(seconds=85),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.gateways = gateways
         self._messages = messages
         self.policy = policy or TrackingPolicy()
+        self._stale_after = stale_after
         self._clock = clock
+
+    async def settle_stale(self) -> list[MessageRecord]:
+        """The stop rule, applied wherever rows are read: a row still ``sending`` longer
+        than any request may take was left by a stopped process (``unknown``); so was
+        an old ``queued`` row of the command line (``failed``, nothing sent)."""
+        return await self._messages.settle_interrupted(
+            older_than=self._clock() - self._stale_after, bot_starting=False
+        )
+
+    async def recent(self, *, user_id: int | None, limit: int) -> list[MessageRecord]:
+        """The last sends (of one user, or everyone's), in true states."""
+        await self.settle_stale()
+        return await self._messages.recent(user_id=user_id, limit=limit)
+
+    async def find_by_reply(self, chat_id: int, reply_message_id: int) -> MessageRecord | None:
+        """The send a bot answer is about (a /status given in reply to it)."""
+        await self.settle_stale()
+        return await self._messages.find_by_reply(chat_id, reply_message_id)
 
     async def find(self, reference: str) -> list[MessageRecord]:
         """``#42`` is the bot's number; a plain number is tried as the bot's number,
         then as a gateway id; anything else is a gateway id."""
+        await self.settle_stale()
         ref = reference.strip()
         if not ref or len(ref) > 64 or any(ch.isspace() for ch in ref):
             raise InvalidReference(
@@ -99,6 +126,7 @@ class StatusService:
     async def check(self, record: MessageRecord) -> StatusCheck:
         """Ask the gateway about a recorded message and store what it says."""
         if record.gateway_id is None or record.state in (
+            MessageState.QUEUED,
             MessageState.SENDING,
             MessageState.FAILED,
             MessageState.UNKNOWN,
@@ -159,13 +187,15 @@ class StatusService:
 
 class DeliveryTracker:
     """Polls non-final messages of gateways with a status request, in the
-    background, with backoff; resumes from SQLite after a restart."""
+    background, with backoff; resumes from SQLite after a restart. Each round also
+    brings the bot's answers up to date with every stored state change, and applies
+    the stop rule to rows other processes left behind."""
 
     def __init__(
         self,
         status: StatusService,
         messages: MessageRepository,
-        notifier: DeliveryNotifier | None = None,
+        notifier: AnswerNotifier | None = None,
         *,
         idle_interval: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
@@ -179,7 +209,7 @@ class DeliveryTracker:
         self._stopping = False
 
     def wake(self) -> None:
-        """Look again now (a new message to track was just sent)."""
+        """Look again now (a new message to track was just sent, or a state changed)."""
         self._wake.set()
 
     def stop(self) -> None:
@@ -188,10 +218,11 @@ class DeliveryTracker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Check every message that is due; returns how many were checked."""
+        """Check every message that is due, then update the answers; returns how many
+        messages were checked."""
+        await self._status.settle_stale()
         due = await self._messages.due_for_check(self._clock())
         for record in due:
-            previous = record.state
             result = await self._status.check(record)
             if result.error is not None:
                 log.info("#%s: status check failed: %s", record.id, result.error)
@@ -200,13 +231,27 @@ class DeliveryTracker:
                     continue
                 next_check = self._status.policy.next_check(record, self._clock())
                 await self._messages.reschedule(record.id, next_check)
-                continue
-            if result.changed and result.record is not None and self._notifier is not None:
-                try:
-                    await self._notifier.delivery_changed(result.record, previous)
-                except Exception:  # a notification failure must not stop tracking
-                    log.exception("#%s: could not notify the delivery change", record.id)
+        await self.update_answers()
         return len(due)
+
+    async def update_answers(self) -> int:
+        """Edit every answer that is behind its send's stored state, once, and tell
+        each failed delivery once; returns how many sends were brought up to date."""
+        if self._notifier is None:
+            return 0
+        done = 0
+        for record in await self._messages.answers_due():
+            try:
+                behind = record.reply_message_id is not None and record.shown_state != record.state
+                if behind and await self._notifier.show_state(record):
+                    await self._messages.mark_shown(record.id, record.state)
+                    done += 1
+                untold = record.state.delivery_failed and not record.failure_told
+                if untold and await self._notifier.tell_failure(record):
+                    await self._messages.mark_failure_told(record.id)
+            except Exception:  # one answer must not stop the others, nor tracking
+                log.exception("#%s: could not update the answer", record.id)
+        return done
 
     async def run(self) -> None:
         while not self._stopping:

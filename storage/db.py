@@ -23,6 +23,11 @@ from storage.schema import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000
 
+#: what a write may fail with when the database cannot take it (disk full, I/O error,
+#: locked past the busy timeout, a read-only file): callers that must not lose what
+#: they know catch these and retry
+STORAGE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -10,6 +10,23 @@ from storage.db import Database, from_db_time, to_db_time, utcnow
 from storage.models import MessageEvent, MessageRecord, MessageState
 
 
+class PreviewNotOpen(Exception):
+    """The preview to confirm is not open any more (or not this user's, or expired):
+    nothing was recorded. ``state`` is what it is now (None: no such preview)."""
+
+    def __init__(self, state: str | None) -> None:
+        super().__init__(f"preview is {state or 'gone'}")
+        self.state = state
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewClaim:
+    """Confirm this preview in the same transaction that records the send."""
+
+    token: str
+    user_id: int
+
+
 class QuotaExceeded(Exception):
     """Refused inside the recording transaction: the user's limit for a window is used up."""
 
@@ -35,6 +52,20 @@ class NewMessage:
     lang: str | None = None
     #: (limit, window) pairs checked atomically with the insert; 0 means no limit
     quotas: tuple[tuple[int, timedelta], ...] = ()
+    #: a preview used up by this send, atomically with the insert
+    preview: PreviewClaim | None = None
+
+
+INTERRUPTED = "Interrupted"  # error kind: the process stopped while the request was out
+NOT_STARTED = "NotStarted"  # error kind: the process stopped before the request was made
+_FAILED_DELIVERY = "('rejected', 'expired', 'deleted')"
+#: rows whose bot answer is behind their state, or whose failed delivery was not told;
+#: the same expression as the partial index messages_answers, so that it is used
+_ANSWER_DUE = (
+    "chat_id IS NOT NULL AND ("
+    "(reply_message_id IS NOT NULL AND shown_state IS NOT state) "
+    f"OR (failure_told = 0 AND state IN {_FAILED_DELIVERY}))"
+)
 
 
 class MessageRepository:
@@ -42,10 +73,12 @@ class MessageRepository:
         self._db = db
 
     async def create(self, new: NewMessage) -> tuple[MessageRecord, bool]:
-        """Record the intent to send (state ``sending``) and commit it.
+        """Record the intent to send (state ``queued``: nothing sent yet) and commit it,
+        with the quota check and the preview claim in the same transaction.
 
         Returns ``(record, created)``; with an ``idempotency_key`` that was used
-        before, the earlier record comes back with ``created=False``.
+        before, the earlier record comes back with ``created=False``. Raises
+        ``QuotaExceeded`` or ``PreviewNotOpen`` with nothing written.
         """
         now = to_db_time(utcnow())
         async with self._db.transaction() as conn:
@@ -86,16 +119,36 @@ class MessageRepository:
                     new.encoding,
                     new.parts,
                     new.provider,
-                    MessageState.SENDING,
+                    MessageState.QUEUED,
                     new.idempotency_key,
                     new.lang,
                 ),
             )
             message_id = cursor.lastrowid
+            if new.preview is not None:
+                # Claimed here or not at all: a stop can never leave a preview taken
+                # without the record of its send.
+                cursor = await conn.execute(
+                    "UPDATE previews SET state = 'used', message_id = ? WHERE token = ? "
+                    "AND user_id = ? AND state = 'open' AND expires_at > ?",
+                    (message_id, new.preview.token, new.preview.user_id, now),
+                )
+                if cursor.rowcount != 1:
+                    cursor = await conn.execute(
+                        "SELECT state, user_id, expires_at FROM previews WHERE token = ?",
+                        (new.preview.token,),
+                    )
+                    found = await cursor.fetchone()
+                    state = None
+                    if found is not None and found["user_id"] == new.preview.user_id:
+                        state = found["state"]
+                        if state == "open":  # open, but past its time
+                            state = "expired"
+                    raise PreviewNotOpen(state)
             await conn.execute(
                 "INSERT INTO message_events (message_id, at, state, provider, detail) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (message_id, now, MessageState.SENDING, new.provider, None),
+                (message_id, now, MessageState.QUEUED, new.provider, None),
             )
             cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
             row = await cursor.fetchone()
@@ -109,14 +162,27 @@ class MessageRepository:
         event_provider: str | None,
         detail: str | None,
         /,
+        expect: tuple[MessageState, ...] = (),
         **fields: object,
     ) -> MessageRecord:
+        """Move a row to ``state`` with an event. With ``expect``, only a row in one of
+        those states moves (another process may have settled it meanwhile); the row is
+        returned as it is either way."""
         now = to_db_time(utcnow())
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = list(fields.values())
-        sql = f"UPDATE messages SET state = ?, updated_at = ?{', ' if fields else ''}{assignments} WHERE id = ?"  # noqa: S608 - column names are ours
+        condition = ""
+        if expect:
+            condition = f" AND state IN ({', '.join('?' for _ in expect)})"
+        sql = f"UPDATE messages SET state = ?, updated_at = ?{', ' if fields else ''}{assignments} WHERE id = ?{condition}"  # noqa: S608 - column names are ours
         async with self._db.transaction() as conn:
-            await conn.execute(sql, (state, now, *values, message_id))
+            cursor = await conn.execute(sql, (state, now, *values, message_id, *expect))
+            if cursor.rowcount != 1:
+                cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
+                row = await cursor.fetchone()
+                if row is None:
+                    raise KeyError(message_id)
+                return MessageRecord.from_row(row)
             await conn.execute(
                 "INSERT INTO message_events (message_id, at, state, provider, detail) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -155,6 +221,20 @@ class MessageRepository:
             error_text=None,
         )
 
+    async def mark_sending(self, message_id: int, *, provider: str) -> MessageRecord:
+        """Durably mark the row just before its request: from here its outcome may be
+        unknown. A row another process settled meanwhile is returned unchanged, and
+        then its request must not be made."""
+        return await self._update(
+            message_id,
+            MessageState.SENDING,
+            provider,
+            None,
+            (MessageState.QUEUED, MessageState.SENDING),  # never a row settled meanwhile
+            provider=provider,
+            sending_at=to_db_time(utcnow()),
+        )
+
     async def mark_failed(
         self, message_id: int, *, provider: str, error_kind: str, error_text: str
     ) -> MessageRecord:
@@ -172,13 +252,20 @@ class MessageRepository:
         )
 
     async def _mark_error(
-        self, message_id: int, state: MessageState, provider: str, error_kind: str, error_text: str
+        self,
+        message_id: int,
+        state: MessageState,
+        provider: str,
+        error_kind: str,
+        error_text: str,
+        expect: tuple[MessageState, ...] = (),
     ) -> MessageRecord:
         return await self._update(
             message_id,
             state,
             provider,
             f"{error_kind}: {error_text}",
+            expect,
             provider=provider,
             error_kind=error_kind,
             error_text=error_text,
@@ -245,7 +332,8 @@ class MessageRepository:
         """Telegram sends whose sender never got an answer (the reply failed, or the
         bot stopped first): recorded, settled, no reply message, not yet told."""
         rows = await self._db.fetchall(
-            "SELECT * FROM messages WHERE source = 'telegram' AND state != 'sending' "
+            "SELECT * FROM messages WHERE source = 'telegram' "
+            "AND state NOT IN ('queued', 'sending') "
             "AND reply_message_id IS NULL AND notified = 0 AND chat_id IS NOT NULL "
             "AND created_at >= ? ORDER BY id",
             (to_db_time(since),),
@@ -258,12 +346,83 @@ class MessageRepository:
                 "UPDATE messages SET next_check_at = NULL WHERE id = ?", (message_id,)
             )
 
-    async def set_reply(self, message_id: int, chat_id: int, reply_message_id: int) -> None:
+    async def set_reply(
+        self, message_id: int, chat_id: int, reply_message_id: int, shown_state: MessageState
+    ) -> None:
+        """The bot answered about this send with ``reply_message_id``, showing ``shown_state``."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "UPDATE messages SET chat_id = ?, reply_message_id = ? WHERE id = ?",
-                (chat_id, reply_message_id, message_id),
+                "UPDATE messages SET chat_id = ?, reply_message_id = ?, shown_state = ? "
+                "WHERE id = ?",
+                (chat_id, reply_message_id, shown_state, message_id),
             )
+
+    async def answers_due(self, limit: int = 50) -> list[MessageRecord]:
+        """Sends whose answer in the chat is behind their state (whoever stored the
+        change: the tracker, /status, the command line), or whose failed delivery the
+        sender was not told yet."""
+        rows = await self._db.fetchall(
+            f"SELECT * FROM messages WHERE {_ANSWER_DUE} ORDER BY id LIMIT ?",  # noqa: S608 - ours
+            (limit,),
+        )
+        return [MessageRecord.from_row(r) for r in rows]
+
+    async def mark_shown(self, message_id: int, state: MessageState) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET shown_state = ? WHERE id = ?", (state, message_id)
+            )
+
+    async def mark_failure_told(self, message_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE messages SET failure_told = 1 WHERE id = ?", (message_id,))
+
+    async def settle_interrupted(
+        self, *, older_than: datetime, bot_starting: bool
+    ) -> list[MessageRecord]:
+        """Rows a stopped process left unsettled. ``sending`` may have gone out: it becomes
+        ``unknown`` (never retried); ``queued`` never left: it becomes ``failed`` (nothing
+        was sent).
+
+        When the bot starts, every row of its own (source ``telegram``) still in flight
+        was left by its last run. Otherwise a ``sending`` row is left behind once its
+        request is older than ``older_than`` allows (no request takes that long); a
+        ``queued`` row of the command line once it is that old (it sends one message
+        and never waits in a queue); the bot's queued rows may wait long in its queue
+        and are settled only when it starts."""
+        cutoff = to_db_time(older_than)
+        own = "source = 'telegram' OR " if bot_starting else ""
+        rows = await self._db.fetchall(
+            "SELECT * FROM messages WHERE "  # noqa: S608 - no user input in the SQL
+            f"(state = 'sending' AND ({own}COALESCE(sending_at, created_at) < ?)) "
+            f"OR (state = 'queued' AND ({own}(source != 'telegram' AND created_at < ?))) "
+            "ORDER BY id",
+            (cutoff, cutoff),
+        )
+        settled = []
+        for row in rows:
+            record = MessageRecord.from_row(row)
+            if record.state == MessageState.SENDING:
+                updated = await self._mark_error(
+                    record.id,
+                    MessageState.UNKNOWN,
+                    record.provider,
+                    INTERRUPTED,
+                    "the sending process stopped before the gateway's answer was recorded",
+                    expect=(MessageState.SENDING,),
+                )
+            else:
+                updated = await self._mark_error(
+                    record.id,
+                    MessageState.FAILED,
+                    record.provider,
+                    NOT_STARTED,
+                    "the sending process stopped before the request was made; nothing was sent",
+                    expect=(MessageState.QUEUED,),
+                )
+            if updated.state != record.state:
+                settled.append(updated)
+        return settled
 
     async def mark_notified(self, message_id: int) -> None:
         async with self._db.transaction() as conn:

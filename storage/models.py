@@ -12,7 +12,8 @@ from storage.db import from_db_time
 
 
 class MessageState(enum.StrEnum):
-    SENDING = "sending"  # intent recorded, gateway being called
+    QUEUED = "queued"  # recorded, waiting for a free slot at the gateway: nothing sent yet
+    SENDING = "sending"  # marked on disk just before the gateway is called
     SENT = "sent"  # the gateway accepted it
     DELIVERED = "delivered"
     REJECTED = "rejected"
@@ -23,7 +24,16 @@ class MessageState(enum.StrEnum):
 
     @property
     def final(self) -> bool:
-        return self not in (MessageState.SENDING, MessageState.SENT)
+        return self not in (MessageState.QUEUED, MessageState.SENDING, MessageState.SENT)
+
+    @property
+    def in_flight(self) -> bool:
+        """Recorded but not settled: waiting for a slot, or the request is out."""
+        return self in (MessageState.QUEUED, MessageState.SENDING)
+
+    @property
+    def delivery_failed(self) -> bool:
+        return self in (MessageState.REJECTED, MessageState.EXPIRED, MessageState.DELETED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,12 @@ class MessageRecord:
     next_check_at: datetime | None
     checks: int
     notified: bool
+    #: when the request was (about to be) made; the stale rule counts from here
+    sending_at: datetime | None = None
+    #: the state the bot's answer about this send shows (None: no answer yet)
+    shown_state: str | None = None
+    #: a failed delivery was told to the sender
+    failure_told: bool = False
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> MessageRecord:
@@ -92,6 +108,9 @@ class MessageRecord:
             next_check_at=from_db_time(row["next_check_at"]),
             checks=row["checks"],
             notified=bool(row["notified"]),
+            sending_at=from_db_time(row["sending_at"]),
+            shown_state=row["shown_state"],
+            failure_told=bool(row["failure_told"]),
         )
 
 

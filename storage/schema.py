@@ -89,4 +89,18 @@ MIGRATIONS: list[str] = [
         message_id  INTEGER
     )
     """,
+    # 2: the send pipeline: "queued" before "sending"; when the request started; which
+    # state the bot's answer shows (so a change seen by anyone edits it once)
+    """
+    ALTER TABLE messages ADD COLUMN sending_at TEXT;
+    ALTER TABLE messages ADD COLUMN shown_state TEXT;
+    ALTER TABLE messages ADD COLUMN failure_told INTEGER NOT NULL DEFAULT 0;
+    UPDATE messages SET sending_at = created_at WHERE state = 'sending';
+    UPDATE messages SET shown_state = state WHERE reply_message_id IS NOT NULL;
+    UPDATE messages SET failure_told = 1 WHERE state IN ('rejected', 'expired', 'deleted');
+    UPDATE previews SET state = 'open' WHERE state = 'sending' AND message_id IS NULL;
+    CREATE INDEX messages_answers ON messages (id) WHERE chat_id IS NOT NULL AND (
+        (reply_message_id IS NOT NULL AND shown_state IS NOT state)
+        OR (failure_told = 0 AND state IN ('rejected', 'expired', 'deleted')))
+    """,
 ]

@@ -13,6 +13,7 @@ from tests.bot.conftest import (
     HarnessFactory,
     plain,
 )
+from tests.fakes.botapi import SentMessage
 from tests.fakes.gateways import SMSKA_AUTH_FAILED, Behaviour
 
 OTHER_PHONE = "79031234567"
@@ -90,16 +91,21 @@ async def test_status_by_number_gateway_id_and_reply(harness: BotHarness) -> Non
     assert record.gateway_id is not None
     gid = record.gateway_id
 
-    by_number = plain(await harness.say(ADMIN, "/status 1"))
+    def status_reply(message: SentMessage) -> bool:
+        return message.message_id != sent.message_id
+
+    by_number = plain(await harness.say(ADMIN, "/status 1", until=status_reply))
     assert by_number.startswith(
         "#1 → +79123456789 через smska\nСостояние: ✅ доставлено (4 DELIVRD)"
     )
     assert f"ID: {gid}" in by_number
 
-    by_gid = plain(await harness.say(ADMIN, f"/status {gid}"))
+    by_gid = plain(await harness.say(ADMIN, f"/status {gid}", until=status_reply))
     assert by_gid.startswith("#1 → +79123456789 через smska")
 
-    by_reply = plain(await harness.say(ADMIN, "/status", reply_to=sent.message_id))
+    by_reply = plain(
+        await harness.say(ADMIN, "/status", reply_to=sent.message_id, until=status_reply)
+    )
     assert by_reply.startswith("#1 → +79123456789 через smska")
 
     queries = [r for r in harness.gateways.requests_for("smska") if r.form.get("Action")]

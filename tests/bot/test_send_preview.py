@@ -63,7 +63,7 @@ async def test_send_button_sends_exactly_once(start_bot: HarnessFactory) -> None
 
     second = await harness.press(ADMIN, preview, send)
 
-    assert "уже отправлено (#1)" in second.params["text"]
+    assert "уже обработано (#1, принято шлюзом)" in second.params["text"]
     assert is_alert(second.params)
     await harness.settle()
     assert harness.requests("smsrent") == 1
@@ -186,7 +186,10 @@ async def test_double_tap_while_sending_sends_once(start_bot: HarnessFactory) ->
     await harness.api.wait_for_message(ADMIN, lambda m: "#1 отправлено" in plain(m))
     await harness.settle()
 
-    assert second.params["text"] == "Уже отправляется. Повторно не отправляю."
+    # The second tap finds the send recorded with the first one (the claim and the
+    # record are one transaction): it is told so, and nothing is sent again.
+    assert second.params["text"].startswith("Это сообщение уже обработано (#1, ")
+    assert is_alert(second.params)
     assert harness.requests("smsrent") == 1
     assert await harness.core.messages.get(2) is None
 

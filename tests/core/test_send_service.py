@@ -49,11 +49,31 @@ async def send(
 
 
 class RecordingNotifier:
-    def __init__(self) -> None:
-        self.calls: list[tuple[MessageRecord, MessageState]] = []
+    """The bot's side of ``AnswerNotifier``: what it was asked to show and tell."""
 
-    async def delivery_changed(self, record: MessageRecord, previous: MessageState) -> None:
-        self.calls.append((record, previous))
+    def __init__(self) -> None:
+        self.shown: list[tuple[int, MessageState]] = []
+        self.told: list[tuple[int, MessageState]] = []
+
+    async def show_state(self, record: MessageRecord) -> bool:
+        self.shown.append((record.id, record.state))
+        return True
+
+    async def tell_failure(self, record: MessageRecord) -> bool:
+        self.told.append((record.id, record.state))
+        return True
+
+
+CHAT = 42
+
+
+async def send_answered(core: Core, provider: str) -> SendOutcome:
+    """A send from Telegram whose answer (message 1000 in ``CHAT``) shows its result."""
+    prepared = core.sender.prepare(RECIPIENT, "Server is down", provider)
+    origin = Origin(source="telegram", user_id=7, chat_id=CHAT)
+    outcome = await core.sender.send(prepared, origin)
+    await core.messages.set_reply(outcome.record.id, CHAT, 1000, outcome.record.state)
+    return outcome
 
 
 def later(delta: timedelta) -> Callable[[], datetime]:
@@ -249,8 +269,10 @@ async def test_failover_after_a_safe_refusal(
     assert [r.gateway for r in fake_gateways.requests] == ["smsrent", "smska"]
     events = await core.messages.events(outcome.record.id)
     assert [(e.state, e.provider) for e in events] == [
+        ("queued", "smsrent"),
         ("sending", "smsrent"),
         ("attempt_failed", "smsrent"),
+        ("sending", "smska"),
         ("sent", "smska"),
     ]
 
@@ -350,29 +372,55 @@ async def test_recover_interrupted_only_touches_its_source(core: Core) -> None:
             provider="smska",
         )
 
-    tg, _ = await core.messages.create(row("telegram"))
-    cli, _ = await core.messages.create(row("cli"))
+    tg_sending, _ = await core.messages.create(row("telegram"))
+    await core.messages.mark_sending(tg_sending.id, provider="smska")
+    tg_queued, _ = await core.messages.create(row("telegram"))
+    cli_sending, _ = await core.messages.create(row("cli"))
+    await core.messages.mark_sending(cli_sending.id, provider="smska")
+    cli_queued, _ = await core.messages.create(row("cli"))
     minute = timedelta(minutes=1)
+
+    async def state(record: MessageRecord) -> tuple[MessageState, str | None]:
+        now = await core.messages.get(record.id)
+        assert now is not None
+        return now.state, now.error_kind
 
     # The command line starting: fresh rows of any source may be in flight elsewhere.
     assert await core.sender.recover_interrupted(bot_starting=False, stale_after=minute) == []
 
-    # The bot starting: its own rows were interrupted; a fresh cli row is left alone.
+    # The bot starting: its own rows were interrupted; fresh cli rows are left alone.
     recovered = await core.sender.recover_interrupted(bot_starting=True, stale_after=minute)
-    assert [r.id for r in recovered] == [tg.id]
-    assert recovered[0].state is MessageState.UNKNOWN
-    tg_now, cli_now = await core.messages.get(tg.id), await core.messages.get(cli.id)
-    assert tg_now is not None
-    assert cli_now is not None
-    assert tg_now.state is MessageState.UNKNOWN
-    assert tg_now.error_kind == "Interrupted"
-    assert cli_now.state is MessageState.SENDING
+    assert [r.id for r in recovered] == [tg_sending.id, tg_queued.id]
+    # It may have gone out: unknown. It never left: failed, nothing was sent.
+    assert await state(tg_sending) == (MessageState.UNKNOWN, "Interrupted")
+    assert await state(tg_queued) == (MessageState.FAILED, "NotStarted")
+    assert await state(cli_sending) == (MessageState.SENDING, None)
+    assert await state(cli_queued) == (MessageState.QUEUED, None)
     assert await core.sender.recover_interrupted(bot_starting=True, stale_after=minute) == []
 
-    # A cli row older than any request may take was killed mid-send: unknown.
+    # cli rows older than any request may take were left by a killed run.
     stale = await core.sender.recover_interrupted(bot_starting=False, stale_after=timedelta(0))
-    assert [r.id for r in stale] == [cli.id]
-    assert stale[0].state is MessageState.UNKNOWN
+    assert [r.id for r in stale] == [cli_sending.id, cli_queued.id]
+    assert await state(cli_sending) == (MessageState.UNKNOWN, "Interrupted")
+    assert await state(cli_queued) == (MessageState.FAILED, "NotStarted")
+
+
+async def test_the_bots_queued_rows_are_never_settled_from_outside(core: Core) -> None:
+    """A row of the bot waiting in its queue for a slot may wait long (a slow gateway,
+    many sends): another process's reading (status, history) must not fail it, or the
+    bot would then refuse to send something it told the sender it would."""
+    record, _ = await core.messages.create(
+        NewMessage(
+            source="telegram",
+            recipient=RECIPIENT,
+            text="t",
+            encoding="GSM-7",
+            parts=1,
+            provider="smska",
+        )
+    )
+    assert await core.sender.recover_interrupted(bot_starting=False, stale_after=timedelta(0)) == []
+    assert await core.status.find(str(record.id)) == [record]
 
 
 # ------------------------------------------------------------ status and tracking
@@ -382,7 +430,7 @@ async def test_tracker_moves_smska_message_to_delivered(
     core: Core, fake_gateways: FakeGateways
 ) -> None:
     fake_gateways.delivery_after = 0.6
-    outcome = await send(core, "smska")
+    outcome = await send_answered(core, "smska")
     notifier = RecordingNotifier()
     tracker = DeliveryTracker(core.status, core.messages, notifier, clock=later(timedelta(hours=1)))
     # due only after first_after (15 s by default): nothing now
@@ -394,7 +442,7 @@ async def test_tracker_moves_smska_message_to_delivered(
     assert accepted.state is MessageState.SENT
     assert (accepted.status_code, accepted.status_name) == ("3", "ACCEPTD")
     assert accepted.next_check_at is not None
-    assert notifier.calls == []
+    assert notifier.shown == []
 
     await asyncio.sleep(0.65)
     assert await tracker.run_once() == 1
@@ -402,17 +450,17 @@ async def test_tracker_moves_smska_message_to_delivered(
     assert delivered is not None
     assert delivered.state is MessageState.DELIVERED
     assert delivered.next_check_at is None
-    assert [(r.id, r.state, prev) for r, prev in notifier.calls] == [
-        (outcome.record.id, MessageState.DELIVERED, MessageState.SENT)
-    ]
+    assert notifier.shown == [(outcome.record.id, MessageState.DELIVERED)]
+    assert notifier.told == []
     assert await tracker.run_once() == 0
+    assert len(notifier.shown) == 1  # shown once
     status_requests = [r for r in fake_gateways.requests if r.form.get("Action") == "query"]
     assert len(status_requests) == 2
 
 
 async def test_rejected_is_final_and_stops_polling(core: Core, fake_gateways: FakeGateways) -> None:
     fake_gateways.delivery_after = 3600
-    outcome = await send(core, "smska")
+    outcome = await send_answered(core, "smska")
     assert outcome.record.gateway_id is not None
     fake_gateways.set_status(outcome.record.gateway_id, 5, "REJECTD")
     notifier = RecordingNotifier()
@@ -422,10 +470,11 @@ async def test_rejected_is_final_and_stops_polling(core: Core, fake_gateways: Fa
     assert record is not None
     assert record.state is MessageState.REJECTED
     assert record.next_check_at is None
-    assert [prev for _, prev in notifier.calls] == [MessageState.SENT]
+    assert notifier.shown == [(record.id, MessageState.REJECTED)]
+    assert notifier.told == [(record.id, MessageState.REJECTED)]
     fake_gateways.set_status(outcome.record.gateway_id, 4, "DELIVRD")
     assert await tracker.run_once() == 0
-    assert len(notifier.calls) == 1
+    assert (len(notifier.shown), len(notifier.told)) == (1, 1)
     # a late contradictory answer to a one-off check keeps the final state
     check = await core.status.check(record)
     assert check.status is not None

@@ -59,6 +59,8 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("SANDBOX_DELIVERY_SECONDS", "1.5", "sandbox_delivery_seconds", 1.5),
     ("HTTP_CONNECT_TIMEOUT", "2.5", "http_connect_timeout", 2.5),
     ("HTTP_READ_TIMEOUT", "7", "http_read_timeout", 7.0),
+    ("SMSRENT_CONCURRENCY", "3", "smsrent_concurrency", 3),
+    ("SMSKA_CONCURRENCY", "25", "smska_concurrency", 25),
     ("SENDS_PER_MINUTE", "9", "sends_per_minute", 9),
     ("SENDS_PER_DAY", "99", "sends_per_day", 99),
     ("STATUS_POLL_FIRST_SECONDS", "3", "status_poll_first_seconds", 3.0),

@@ -117,7 +117,7 @@ async def test_idempotency_key_returns_the_first_record(db: Database) -> None:
     assert created is True
     assert created_again is False
     assert second.id == first.id
-    assert len(await messages.in_state(MessageState.SENDING)) == 1
+    assert len(await messages.in_state(MessageState.QUEUED)) == 1
     assert len(await messages.events(first.id)) == 1
 
 
@@ -137,7 +137,11 @@ async def test_messages_without_key_are_all_created(db: Database) -> None:
 async def test_message_round_trip(db: Database) -> None:
     messages = MessageRepository(db)
     record, _ = await messages.create(new_message("k", source="telegram", user_id=7))
-    assert record.state is MessageState.SENDING
+    assert record.state is MessageState.QUEUED
+    assert record.sending_at is None
+    sending = await messages.mark_sending(record.id, provider="smska")
+    assert sending.state is MessageState.SENDING
+    assert sending.sending_at is not None
     assert (record.source, record.user_id, record.recipient, record.parts) == (
         "telegram",
         7,
@@ -174,7 +178,7 @@ async def test_message_round_trip(db: Database) -> None:
     assert (delivered.status_code, delivered.status_name, delivered.checks) == ("4", "DELIVRD", 1)
     assert delivered.next_check_at is None
     states = [e.state for e in await messages.events(record.id)]
-    assert states == ["sending", "sent", "delivered"]
+    assert states == ["queued", "sending", "sent", "delivered"]
     assert (await messages.get(record.id)) == delivered
     assert await messages.get(999) is None
 
@@ -196,7 +200,7 @@ async def test_failed_and_unknown_round_trip(db: Database) -> None:
         "InvalidRecipient",
     )
     assert (unknown.state, unknown.error_text) == (MessageState.UNKNOWN, "slow")
-    assert [e.state for e in await messages.events(a.id)] == ["sending", "attempt_failed", "failed"]
+    assert [e.state for e in await messages.events(a.id)] == ["queued", "attempt_failed", "failed"]
 
 
 async def test_users_round_trip(db: Database) -> None:
