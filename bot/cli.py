@@ -98,7 +98,8 @@ def describe_error(error: ProviderError, *, sending: bool = True) -> str:
 def exit_code_for_record(state: str, error_kind: str | None) -> int:
     """The exit code a recorded send stands for (a repeated ``--key``)."""
     if state == "failed":
-        return EXIT_NOT_SENT if error_kind == "NotSent" else EXIT_REFUSED
+        not_made = ("NotSent", "NotStarted", "RecordNotWritten")
+        return EXIT_NOT_SENT if error_kind in not_made else EXIT_REFUSED
     if state in ("unknown", "sending", "queued"):
         return EXIT_UNKNOWN
     return EXIT_OK
@@ -426,4 +427,6 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
         return output.emit(
             exit_code_for(check.error), f"error: {human + ': ' if human else ''}{message}", payload
         )
-    return output.emit(EXIT_OK, " ".join(p for p in parts if p), payload)
+    # A message that was not sent, or whose outcome is unknown, is not "ok" for a script.
+    code = exit_code_for_record(record.state, record.error_kind) if record else EXIT_OK
+    return output.emit(code, " ".join(p for p in parts if p), payload)

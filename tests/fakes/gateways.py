@@ -156,6 +156,7 @@ class Behaviour(enum.Enum):
     DROP = "drop"  # processed, then the connection is closed without an answer
     HTTP_500 = "http_500"  # 500 "Internal Server Error"
     TRUNCATED = "truncated"  # processed, answered with a cut success line
+    TRICKLE = "trickle"  # processed, the answer sent one byte every trickle_seconds
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ class FakeGateways:
         smska_api_password: str = "test-password",
         latency: float = 0.0,
         slow_seconds: float = 30.0,
+        trickle_seconds: float = 0.5,
         smsrent_balance: int = 500,
         smska_balance: int = 7464,
         delivery_after: float = 0.0,
@@ -213,6 +215,7 @@ class FakeGateways:
         self.smska_api_password = smska_api_password
         self.latency = latency
         self.slow_seconds = slow_seconds
+        self.trickle_seconds = trickle_seconds
         self.smsrent_balance = smsrent_balance
         self.smska_balance = smska_balance
         self.delivery_after = delivery_after
@@ -443,6 +446,20 @@ class FakeGateways:
                 return web.Response(status=200, text="")
             elif item is Behaviour.TRUNCATED:
                 body = TRUNCATED_BODY[gateway]
+            elif item is Behaviour.TRICKLE:
+                # Every read gets a byte well within any read time-out: only a deadline
+                # on the whole request ends this.
+                self._log(recorded, status, body + " <trickled>")
+                data = body.encode("utf-8")
+                stream = web.StreamResponse(status=200)
+                stream.content_type = "text/html"
+                stream.content_length = len(data)
+                await stream.prepare(request)
+                for index in range(len(data)):
+                    await stream.write(data[index : index + 1])
+                    await asyncio.sleep(self.trickle_seconds)
+                await stream.write_eof()
+                return stream
         self._log(recorded, status, body)
         # PHP's default content type; answers are plain lines.
         return web.Response(
