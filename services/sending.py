@@ -75,8 +75,11 @@ class SendService:
         *,
         first_check_after: timedelta = timedelta(seconds=15),
         clock: Callable[[], datetime] = utcnow,
+        allowed_regions: frozenset[str] = frozenset(),
     ) -> None:
         self.gateways = gateways
+        #: ISO regions SMS may go to (ALLOWED_COUNTRIES); empty: every country.
+        self.allowed_regions = allowed_regions
         self._messages = messages
         self._balances = balances
         self._first_check_after = first_check_after
@@ -86,10 +89,15 @@ class SendService:
     def prepare(self, recipient: str, text: str, provider: str | None = None) -> PreparedSend:
         """Validate everything that can be checked before a request; raise ``InvalidInput``."""
         gateway = self.gateways.get(provider)
-        number = normalize_phone(recipient)
+        number = self.recipient(recipient)
         sms_text = analyze_text(text)
         gateway.check_text(sms_text)
         return PreparedSend(recipient=number, text=sms_text, provider=gateway.name)
+
+    def recipient(self, raw: str) -> str:
+        """The number ``raw`` stands for, if SMS may go to it (type and country);
+        every entry point checks a number through here. Raises ``InvalidPhone``."""
+        return normalize_phone(raw, allowed_regions=self.allowed_regions)
 
     async def send(
         self,
