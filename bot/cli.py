@@ -212,13 +212,21 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     if args.command == "send":
         text = " ".join(args.text)
         if args.text == ["-"]:
-            text = (stdin or sys.stdin).read().rstrip("\n")
+            text = _read_stdin(stdin).rstrip("\n")
         return asyncio.run(_send(settings, output, args.phone, text, args.provider, args.key))
     if args.command == "balance":
         return asyncio.run(_balance(settings, output, args.provider))
     if args.command == "status":
         return asyncio.run(_status(settings, output, args.ref, args.provider))
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _read_stdin(stdin: TextIO | None) -> str:
+    """The message text from standard input. Bytes that are not UTF-8 become surrogate
+    escapes (as in argv), which the text check then refuses with a clear sentence."""
+    if stdin is not None:
+        return stdin.read()
+    return sys.stdin.buffer.read().decode("utf-8", errors="surrogateescape")
 
 
 async def _send(
