@@ -28,7 +28,7 @@ from providers.errors import (
     ProviderError,
     UnsupportedOperation,
 )
-from providers.sms import InvalidInput
+from providers.sms import InvalidInput, printable_text
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -213,6 +213,11 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         text = " ".join(args.text)
         if args.text == ["-"]:
             text = _read_stdin(stdin).rstrip("\n")
+        if args.key is not None and printable_text(args.key) != args.key:
+            error = InvalidInput("The --key holds bytes that are not UTF-8: use plain text.")
+            return output.emit(
+                EXIT_USAGE, f"error: {error} Nothing was sent.", _error_payload(error)
+            )
         return asyncio.run(_send(settings, output, args.phone, text, args.provider, args.key))
     if args.command == "balance":
         return asyncio.run(_balance(settings, output, args.provider))

@@ -217,6 +217,9 @@ async def test_text_not_utf8_in_argv_or_stdin_is_refused(
     from_stdin = await run("send", RECIPIENT, "-", env=gateway_env, stdin=b"ok\xff\n")
     await _refused_without_trace(from_stdin, fake_gateways, gateway_env, "not valid Unicode")
 
+    bad_key = await run("send", RECIPIENT, "hi", "--key", NOT_UTF8, env=gateway_env)
+    await _refused_without_trace(bad_key, fake_gateways, gateway_env, "--key")
+
     as_json = await run("send", RECIPIENT, "-", "--json", env=gateway_env, stdin=b"\xc3(")
     assert as_json.code == 2, as_json.err
     assert as_json.json()["error_kind"] == "InvalidCharacters"
