@@ -28,7 +28,7 @@ from providers.errors import (
     ProviderError,
     UnsupportedOperation,
 )
-from providers.sms import InvalidInput
+from providers.sms import InvalidInput, printable_text
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -216,13 +216,26 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     if args.command == "send":
         text = " ".join(args.text)
         if args.text == ["-"]:
-            text = (stdin or sys.stdin).read().rstrip("\n")
+            text = _read_stdin(stdin).rstrip("\n")
+        if args.key is not None and printable_text(args.key) != args.key:
+            error = InvalidInput("The --key holds bytes that are not UTF-8: use plain text.")
+            return output.emit(
+                EXIT_USAGE, f"error: {error} Nothing was sent.", _error_payload(error)
+            )
         return asyncio.run(_send(settings, output, args.phone, text, args.provider, args.key))
     if args.command == "balance":
         return asyncio.run(_balance(settings, output, args.provider))
     if args.command == "status":
         return asyncio.run(_status(settings, output, args.ref, args.provider))
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _read_stdin(stdin: TextIO | None) -> str:
+    """The message text from standard input. Bytes that are not UTF-8 become surrogate
+    escapes (as in argv), which the text check then refuses with a clear sentence."""
+    if stdin is not None:
+        return stdin.read()
+    return sys.stdin.buffer.read().decode("utf-8", errors="surrogateescape")
 
 
 async def _send(

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import httpx
 
-from bot.settings import Settings
+from bot.settings import PROVIDER_NAMES, Settings
 from providers.base import SmsProvider
 from providers.http import create_http_client
 from providers.sandbox import START_BALANCE as SANDBOX_START_BALANCE
@@ -72,6 +72,7 @@ def build_gateways(
         providers=providers,
         default=settings.effective_default_provider,
         failover=tuple(settings.failover),
+        known=PROVIDER_NAMES,
     )
 
 
@@ -118,6 +119,7 @@ async def open_core(
                 first_check_after=policy.first_after,
                 concurrency=settings.send_concurrency,
                 stale_after=settings.stale_send_age,
+                allowed_regions=settings.allowed_regions,
             ),
             balance=BalanceService(gateways, balances),
             status=StatusService(

@@ -14,7 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import smska, smsrent
-from providers.sms import InvalidSenderName, validate_sender
+from providers.sms import InvalidSenderName, is_region_code, validate_sender
 from providers.smska import SmskaConfig
 from providers.smsrent import SmsrentConfig
 
@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # sending
     default_provider: ProviderName | None = None
     failover: Annotated[list[ProviderName], NoDecode] = Field(default_factory=list)
+    #: ISO region codes SMS may go to (e.g. RU,KZ,BY); empty: every country.
+    allowed_countries: Annotated[list[str], NoDecode] = Field(default_factory=list)
     sandbox_delivery_seconds: float = Field(default=5.0, ge=0)
     http_connect_timeout: float = Field(default=5.0, gt=0)
     http_read_timeout: float = Field(default=20.0, gt=0)
@@ -92,6 +94,20 @@ class Settings(BaseSettings):
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("allowed_countries", mode="before")
+    @classmethod
+    def _countries(cls, value: Any) -> Any:
+        codes = _split_list(value)
+        if not isinstance(codes, list):
+            return codes
+        codes = [str(code).strip().upper() for code in codes]
+        unknown = [code for code in codes if not is_region_code(code)]
+        if unknown:
+            raise ValueError(
+                f"unknown country code {', '.join(unknown)[:60]}: use ISO codes such as RU,KZ,BY"
+            )
+        return codes
 
     @field_validator("smsrent_encoding", mode="before")
     @classmethod
@@ -241,6 +257,11 @@ class Settings(BaseSettings):
         if not names or self.default_provider == "sandbox" or "sandbox" in self.failover:
             names.append("sandbox")
         return names
+
+    @property
+    def allowed_regions(self) -> frozenset[str]:
+        """``ALLOWED_COUNTRIES`` as a set of ISO codes; empty: every country."""
+        return frozenset(self.allowed_countries)
 
     @property
     def effective_default_provider(self) -> ProviderName:

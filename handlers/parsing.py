@@ -6,28 +6,46 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from providers.sms import InvalidInput, normalize_phone
+from providers.sms import InvalidInput, read_phone
 
 _PHONE_TOKEN = re.compile(r"[+\d()\-.]+")
 _TOKEN = re.compile(r"[ \t]*(\S+)")
+#: A word meant as a gateway's name when a number follows it (``/send nosuch 7912...``).
+_WORD = re.compile(r"[^\W\d_][\w\-]*")
 MAX_PHONE_TOKENS = 6
 
 
 @dataclass(frozen=True, slots=True)
 class SendArgs:
-    provider: str | None
+    provider: str | None  # lower case if enabled; as typed if not (refused later)
     phone: str  # as typed; "" when none was given
     text: str  # may be "" (then the bot asks for it)
+    #: When the number, written with spaces, reads as more than one valid number:
+    #: each reading (international digits). Then nothing may be sent: ask again.
+    readings: tuple[str, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.readings) > 1
 
 
 def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
     """``[GATEWAY] PHONE TEXT``: the phone may be written with spaces
-    (``+7 912 345 67 89``); the text is everything after it, line breaks kept."""
+    (``+7 912 345 67 89``); the text is everything after it, line breaks kept.
+
+    A number with spaces is read only as far as that is unambiguous: when prefixes
+    of the leading number-like tokens make different valid numbers
+    (``+49 30 1234567 8 servers down``), ``readings`` lists them and nothing is
+    guessed. A word followed by a number is a gateway's name, known or not."""
     rest = (args or "").lstrip()
     provider: str | None = None
     first = _TOKEN.match(rest)
-    if first and first.group(1).lower() in gateways:
-        provider = first.group(1).lower()
+    if first and (
+        first.group(1).lower() in gateways
+        or (_WORD.fullmatch(first.group(1)) and _number_follows(rest, first.end()))
+    ):
+        word = first.group(1)
+        provider = word.lower() if word.lower() in gateways else word
         rest = rest[first.end() :].lstrip()
     # Candidate phone: leading phone-looking tokens on the first line.
     ends: list[int] = []
@@ -43,19 +61,37 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
             break
         pos = match.end()
         ends.append(pos)
-    for end in reversed(ends):
-        candidate = rest[:end]
+    readings: dict[str, int] = {}  # each valid number -> the longest prefix giving it
+    for end in ends:
         try:
-            normalize_phone(candidate)
+            readings[read_phone(rest[:end])] = end
         except InvalidInput:
             continue
-        return SendArgs(provider, candidate.strip(), _strip_text(rest[end:]))
+    if len(readings) > 1:
+        return SendArgs(
+            provider,
+            rest[: ends[-1]].strip(),
+            _strip_text(rest[ends[-1] :]),
+            readings=tuple(readings),
+        )
+    if readings:
+        (end,) = readings.values()
+        return SendArgs(provider, rest[:end].strip(), _strip_text(rest[end:]))
     if ends:  # looks like a number but is not a valid one
         return SendArgs(provider, rest[: ends[-1]].strip(), _strip_text(rest[ends[-1] :]))
     first = _TOKEN.match(rest)
     if not first:
         return SendArgs(provider, "", "")
     return SendArgs(provider, first.group(1), _strip_text(rest[first.end() :]))
+
+
+def _number_follows(text: str, pos: int) -> bool:
+    match = _TOKEN.match(text, pos)
+    return bool(
+        match
+        and _PHONE_TOKEN.fullmatch(match.group(1))
+        and any(ch.isdigit() for ch in match.group(1))
+    )
 
 
 def _strip_text(text: str) -> str:

@@ -6,7 +6,17 @@ from datetime import UTC, datetime
 
 from handlers.texts import Html, Lang, esc, state_name, t
 from providers import errors as e
-from providers.sms import InvalidInput, InvalidPhone, InvalidText
+from providers.sms import (
+    AmbiguousPhone,
+    InvalidCharacters,
+    InvalidInput,
+    InvalidPhone,
+    InvalidText,
+    RefusedCountry,
+    RefusedNumberType,
+    country_name,
+    printable_text,
+)
 from services.gateways import UnknownProvider
 from services.sending import RecordNotWritten, SendOutcome
 from services.status import StatusCheck
@@ -100,6 +110,9 @@ def error_reason(error: e.ProviderError, lang: Lang) -> str:
 
 
 def input_error(error: InvalidInput, lang: Lang) -> str:
+    reason = _number_or_gateway_reason(error, lang)
+    if reason is not None:
+        return t(lang, "invalid_input", reason=Html(reason))
     if isinstance(error, InvalidPhone):
         if not error.raw.strip():
             return t(lang, "invalid_input", reason=Html(t(lang, "ask_phone")))
@@ -119,15 +132,43 @@ def input_error(error: InvalidInput, lang: Lang) -> str:
             if error.provider:
                 reason += f" ({esc(error.provider)})"
             return t(lang, "invalid_input", reason=Html(reason))
+        if isinstance(error, InvalidCharacters):
+            return t(lang, "invalid_input", reason=Html(t(lang, "text_invalid_unicode")))
         if "empty" in error.reason:
             return t(lang, "invalid_input", reason=Html(t(lang, "empty_text")))
-    if isinstance(error, UnknownProvider):
-        return t(lang, "invalid_input", reason=Html(str(error)))
     return t(lang, "invalid_input", reason=str(error))
 
 
+def _number_or_gateway_reason(error: InvalidInput, lang: Lang) -> str | None:
+    """The refusals of a number's type, country or reading, and of a gateway name."""
+    if isinstance(error, AmbiguousPhone):
+        readings = t(lang, "phone_readings_or").join(f"+{n}" for n in error.readings)
+        return t(lang, "phone_ambiguous", raw=_clip(error.raw), readings=readings)
+    if isinstance(error, RefusedNumberType):
+        why = t(lang, "number_why_fraud" if error.fraud else "number_why_other")
+        return t(
+            lang,
+            "number_type_refused",
+            number=error.number,
+            kind=t(lang, f"number_kind_{error.kind}"),
+            why=why,
+        )
+    if isinstance(error, RefusedCountry):
+        return t(
+            lang,
+            "country_refused",
+            number=error.number,
+            country=country_name(error.region, lang),
+            allowed=", ".join(country_name(code, lang) for code in error.allowed),
+        )
+    if isinstance(error, UnknownProvider):
+        key = "gateway_not_configured" if error.known else "unknown_gateway"
+        return t(lang, key, name=error.name, enabled=", ".join(error.enabled))
+    return None
+
+
 def _clip(text: str, limit: int = 30) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(printable_text(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

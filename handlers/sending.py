@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from handlers.parsing import parse_send_args
 from handlers.render import input_error, send_outcome
 from handlers.texts import Html, Lang, esc, state_name, t
-from providers.sms import InvalidInput, normalize_phone
+from providers.sms import AmbiguousPhone, InvalidInput
 from services.balance import BalanceService
 from services.limits import LimitExceeded, LimitHit, RateLimiter
 from services.sending import (
@@ -139,6 +139,9 @@ def create_send_router() -> Router:
     ) -> None:
         sender = send_deps.sender
         args = parse_send_args(command.args, sender.gateways.names)
+        if args.ambiguous:  # never guess which number was meant
+            await message.answer(input_error(AmbiguousPhone(args.phone, args.readings), lang))
+            return
         if not args.phone:
             await state.set_state(SendFlow.phone)
             await state.update_data(provider=args.provider)
@@ -146,8 +149,8 @@ def create_send_router() -> Router:
             return
         if not args.text:
             try:
-                number = normalize_phone(args.phone)
                 sender.gateways.get(args.provider)
+                number = sender.recipient(args.phone)
             except InvalidInput as exc:
                 await message.answer(input_error(exc, lang))
                 return
@@ -160,9 +163,11 @@ def create_send_router() -> Router:
         )
 
     @router.message(SendFlow.phone, F.text, ~F.text.startswith("/"))
-    async def flow_phone(message: Message, lang: Lang, state: FSMContext) -> None:
+    async def flow_phone(
+        message: Message, lang: Lang, send_deps: SendDeps, state: FSMContext
+    ) -> None:
         try:
-            number = normalize_phone(message.text or "")
+            number = send_deps.sender.recipient(message.text or "")
         except InvalidInput as exc:
             await message.answer(input_error(exc, lang))
             return

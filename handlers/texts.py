@@ -327,6 +327,54 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "\n⚠️ The result of #{id} could not be written to the database ({reason}); the bot keeps trying. "
         "What is written above is the gateway's answer and stands.",
     },
+    # --- numbers ---
+    "phone_ambiguous": {
+        "ru": "«{raw}» можно прочитать как разные номера: {readings}. Напишите номер без "
+        "пробелов, а если текст начинается с цифр, начните его с новой строки.",
+        "en": "“{raw}” can be read as more than one number: {readings}. Write the number "
+        "without spaces, and if the text starts with digits, put it on the next line.",
+    },
+    "phone_readings_or": {"ru": " или ", "en": " or "},
+    "number_type_refused": {
+        "ru": "+{number} — {kind}: SMS на такие номера не отправляются ({why}).",
+        "en": "+{number} is a {kind} number: SMS to it are refused ({why}).",
+    },
+    "number_why_fraud": {
+        "ru": "они стоят дороже и часто используются для мошенничества",
+        "en": "they cost extra and are a common fraud",
+    },
+    "number_why_other": {
+        "ru": "можно отправлять только на мобильные и городские номера",
+        "en": "only mobile and fixed-line numbers",
+    },
+    "number_kind_premium_rate": {"ru": "номер с повышенной оплатой", "en": "premium-rate"},
+    "number_kind_shared_cost": {"ru": "номер с разделённой оплатой", "en": "shared-cost"},
+    "number_kind_toll_free": {"ru": "бесплатный для звонящего номер", "en": "toll-free"},
+    "number_kind_voip": {"ru": "номер интернет-телефонии", "en": "VoIP"},
+    "number_kind_personal": {
+        "ru": "персональный (переадресуемый) номер",
+        "en": "personal (forwarding)",
+    },
+    "number_kind_pager": {"ru": "номер пейджера", "en": "pager"},
+    "number_kind_uan": {"ru": "единый номер организации", "en": "universal access (UAN)"},
+    "number_kind_voicemail": {"ru": "номер голосовой почты", "en": "voicemail"},
+    "number_kind_unknown": {"ru": "номер неизвестного типа", "en": "unknown-type"},
+    "country_refused": {
+        "ru": "+{number} — номер из страны «{country}»: SMS можно отправлять только в "
+        "страны: {allowed} (настройка ALLOWED_COUNTRIES).",
+        "en": "+{number} is in {country}: SMS may be sent only to {allowed} "
+        "(the setting ALLOWED_COUNTRIES).",
+    },
+    "text_invalid_unicode": {
+        "ru": "В тексте есть недопустимые символы (испорченная кодировка): исправьте текст "
+        "и отправьте снова.",
+        "en": "The message text holds characters that are not valid Unicode (for example "
+        "bytes that are not UTF-8): fix the text and send it again.",
+    },
+    "gateway_not_configured": {
+        "ru": "Шлюз {name} здесь не настроен. Включены: {enabled}.",
+        "en": "The gateway {name} is not configured here. Enabled: {enabled}.",
+    },
 }
 
 STATE_NAMES: dict[str, dict[Lang, str]] = {

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from providers.base import SmsProvider
-from providers.sms import InvalidInput
+from providers.sms import InvalidInput, printable_text
 
 
 class UnknownProvider(InvalidInput):
-    def __init__(self, name: str, enabled: Sequence[str]) -> None:
-        super().__init__(f"There is no gateway “{name[:30]}” here. Enabled: {', '.join(enabled)}.")
-        self.name = name
+    """No such gateway here. ``known``: the program has this gateway, but it is not
+    configured (no credentials) in this installation."""
+
+    def __init__(self, name: str, enabled: Sequence[str], *, known: bool = False) -> None:
+        shown = printable_text(name.strip().lower() if known else name)[:30]
+        if known:
+            text = f"The gateway {shown} is not configured here. Enabled: {', '.join(enabled)}."
+        else:
+            text = f"There is no gateway “{shown}” here. Enabled: {', '.join(enabled)}."
+        super().__init__(text)
+        self.name = shown
+        self.enabled = tuple(enabled)
+        self.known = known  # a gateway of this program, not configured here
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,8 @@ class Gateways:
     providers: Mapping[str, SmsProvider]
     default: str
     failover: Sequence[str] = field(default_factory=tuple)
+    #: Every gateway this program has (configured or not), for a clearer refusal.
+    known: Collection[str] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if self.default not in self.providers:
@@ -34,7 +46,7 @@ class Gateways:
         try:
             return self.providers[key]
         except KeyError:
-            raise UnknownProvider(name or "", self.names) from None
+            raise UnknownProvider(name or "", self.names, known=key in self.known) from None
 
     def chain(self, first: str) -> list[str]:
         """The gateways to try for one message: the chosen one, then the failover order."""

@@ -141,8 +141,11 @@ class SendService:
         concurrency: Mapping[str, int] | None = None,
         stale_after: timedelta = timedelta(seconds=85),
         clock: Callable[[], datetime] = utcnow,
+        allowed_regions: frozenset[str] = frozenset(),
     ) -> None:
         self.gateways = gateways
+        #: ISO regions SMS may go to (ALLOWED_COUNTRIES); empty: every country.
+        self.allowed_regions = allowed_regions
         self._messages = messages
         self._balances = balances
         self._first_check_after = first_check_after
@@ -160,7 +163,7 @@ class SendService:
     def prepare(self, recipient: str, text: str, provider: str | None = None) -> PreparedSend:
         """Validate everything that can be checked before a request; raise ``InvalidInput``."""
         gateway = self.gateways.get(provider)
-        number = normalize_phone(recipient)
+        number = self.recipient(recipient)
         sms_text = analyze_text(text)
         gateway.check_text(sms_text)
         return PreparedSend(recipient=number, text=sms_text, provider=gateway.name)
@@ -184,6 +187,11 @@ class SendService:
         task = asyncio.create_task(self._start(prepared, origin, idempotency_key, quotas, preview))
         self._track(task)
         return await asyncio.shield(task)
+
+    def recipient(self, raw: str) -> str:
+        """The number ``raw`` stands for, if SMS may go to it (type and country);
+        every entry point checks a number through here. Raises ``InvalidPhone``."""
+        return normalize_phone(raw, allowed_regions=self.allowed_regions)
 
     async def send(
         self,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import string
 
+import phonenumbers
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.parsing import parse_int, parse_send_args
+from handlers.parsing import SendArgs, parse_int, parse_send_args
 from handlers.texts import TEXTS, Html, t
-from providers.sms import InvalidInput, normalize_phone
+from providers.sms import InvalidInput, normalize_phone, read_phone
 
 GATEWAYS = ("smsrent", "smska", "sandbox")
 
@@ -113,3 +115,86 @@ def test_invalid_numbers_raise_only_invalid_input() -> None:
 
 def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+# ------------------------------------------------- numbers written with spaces
+
+
+@pytest.mark.parametrize(
+    ("raw", "readings"),
+    [
+        ("+49 30 1234567 8 servers down", {"49301234567", "493012345678"}),
+        ("+39 06 1234567 8 servers down", {"39061234567", "390612345678"}),
+        ("+4930123456 78 servers down", {"4930123456", "493012345678"}),
+    ],
+)
+def test_number_that_reads_two_ways_is_never_guessed(raw: str, readings: set[str]) -> None:
+    args = parse_send_args(raw, GATEWAYS)
+
+    assert args.ambiguous
+    assert set(args.readings) == readings
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+7 912 345-67-89 text",
+        "8 (912) 345 67 89 text",
+        "79123456789 500 errors",
+        "+493012345678 servers down",
+    ],
+)
+def test_number_with_one_reading_works_as_before(raw: str) -> None:
+    args = parse_send_args(raw, GATEWAYS)
+
+    assert not args.ambiguous
+    assert args.text.split()[-1] in raw
+    assert read_phone(args.phone) in ("79123456789", "493012345678")
+
+
+def _split(digits: str, cuts: list[int]) -> str:
+    """``digits`` with a space at each of ``cuts`` (positions inside it)."""
+    points = sorted({c for c in cuts if 0 < c < len(digits)})
+    pieces = [digits[a:b] for a, b in zip([0, *points], [*points, len(digits)], strict=True)]
+    return " ".join(pieces)
+
+
+_EXAMPLE_NUMBERS = sorted(
+    {
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE)
+        if (number := phonenumbers.example_number_for_type(region, kind)) is not None
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_EXAMPLE_NUMBERS),
+    st.lists(st.integers(min_value=1, max_value=14), max_size=3),
+    st.from_regex(r"[0-9]{1,4}( [0-9]{1,3})?( [a-z]{1,8})?", fullmatch=True),
+)
+def test_number_never_swallows_text_when_another_reading_exists(
+    e164: str, cuts: list[int], text: str
+) -> None:
+    written = "+" + _split(e164[1:], cuts)
+    args = parse_send_args(f"{written} {text}", GATEWAYS)
+    # The number as written is one valid reading, so taking digits of the text into
+    # the number is a second one: then nothing may be chosen.
+    if args.ambiguous:
+        assert e164[1:] in args.readings
+        assert len(set(args.readings)) == len(args.readings) > 1
+        return
+    assert args.phone == written
+    assert read_phone(args.phone) == e164[1:]
+    assert args.text == text
+
+
+def test_word_before_a_number_is_a_gateway_name() -> None:
+    assert parse_send_args("nosuchgw 79123456789 hi", GATEWAYS).provider == "nosuchgw"
+    args = parse_send_args("Nosuch +7 912 345 67 89 hi there", GATEWAYS)
+    assert (args.provider, args.text) == ("Nosuch", "hi there")
+    assert read_phone(args.phone) == "79123456789"
+    # A word followed by words is not a gateway: it is a (bad) number.
+    assert parse_send_args("hello world", GATEWAYS) == SendArgs(None, "hello", "world")

@@ -12,11 +12,15 @@ from hypothesis import strategies as st
 
 from providers.sms import (
     MAX_TEXT_CHARS,
+    InvalidCharacters,
     InvalidInput,
     InvalidPhone,
     InvalidSenderName,
     InvalidText,
+    RefusedCountry,
+    RefusedNumberType,
     analyze_text,
+    country_name,
     normalize_phone,
     validate_sender,
 )
@@ -390,3 +394,137 @@ def test_sender_is_refused_or_ascii(raw: str) -> None:
     assert value == raw.strip()
     assert _SENDER_OK.fullmatch(value), value
     assert value.isdigit() or any(ch.isalpha() for ch in value)
+
+
+# ------------------------------------------------- number types and countries
+
+#: (number, type key): one example of every refused number type.
+REFUSED_TYPES = [
+    ("+78091234567", "premium_rate"),
+    ("+19002345678", "premium_rate"),
+    ("+4918012345", "shared_cost"),
+    ("+33884012345", "shared_cost"),
+    ("+78001234567", "toll_free"),
+    ("+18002345678", "toll_free"),
+    ("+445612345678", "voip"),
+    ("+78081234567", "personal"),
+    ("+447640123456", "pager"),
+    ("+445512345678", "uan"),
+    ("+49177991234567", "voicemail"),
+]
+
+
+@pytest.mark.parametrize(("raw", "kind"), REFUSED_TYPES)
+def test_numbers_other_than_mobile_or_fixed_line_are_refused(raw: str, kind: str) -> None:
+    with pytest.raises(RefusedNumberType) as info:
+        normalize_phone(raw)
+
+    assert info.value.kind == kind
+    assert info.value.number == raw.lstrip("+")
+    assert raw in str(info.value)
+    assert "refused" in str(info.value)
+
+
+def test_premium_rate_refusal_says_why() -> None:
+    with pytest.raises(RefusedNumberType) as info:
+        normalize_phone("+7 809 123-45-67")
+
+    assert str(info.value) == (
+        "+78091234567 is a premium-rate number: SMS to it are refused "
+        "(they cost extra and are a common fraud)."
+    )
+
+
+_ALL_TYPES = [
+    getattr(phonenumbers.PhoneNumberType, name)
+    for name in (
+        "FIXED_LINE",
+        "MOBILE",
+        "FIXED_LINE_OR_MOBILE",
+        "TOLL_FREE",
+        "PREMIUM_RATE",
+        "SHARED_COST",
+        "VOIP",
+        "PERSONAL_NUMBER",
+        "PAGER",
+        "UAN",
+        "VOICEMAIL",
+    )
+]
+
+
+def _examples_of_every_type() -> list[str]:
+    numbers = set()
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in _ALL_TYPES:
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                numbers.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return sorted(numbers)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_examples_of_every_type()))
+def test_only_mobile_and_fixed_line_numbers_are_accepted(e164: str) -> None:
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    allowed = kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    try:
+        number = normalize_phone(e164)
+    except RefusedNumberType:
+        assert not allowed
+        return
+    assert allowed
+    assert number == e164.lstrip("+")
+
+
+def test_allowed_countries_refuse_the_others() -> None:
+    allowed = frozenset({"RU", "KZ"})
+    assert normalize_phone("+7 912 345-67-89", allowed_regions=allowed) == "79123456789"
+    assert normalize_phone("+7 701 234 5678", allowed_regions=allowed) == "77012345678"
+
+    with pytest.raises(RefusedCountry) as info:
+        normalize_phone("+49 30 901820", allowed_regions=allowed)
+
+    assert info.value.region == "DE"
+    assert str(info.value) == (
+        "+4930901820 is in Germany: SMS may be sent only to Kazakhstan, Russia "
+        "(the setting ALLOWED_COUNTRIES)."
+    )
+    # Kazakhstan shares +7 with Russia: told apart by the number itself.
+    with pytest.raises(RefusedCountry, match="Kazakhstan"):
+        normalize_phone("+77012345678", allowed_regions=frozenset({"RU"}))
+    # No restriction: every country.
+    assert normalize_phone("+49 30 901820") == "4930901820"
+
+
+def test_country_names_in_both_languages() -> None:
+    assert country_name("DE", "ru") == "Германия"
+    assert country_name("RU", "en") == "Russia"
+    assert country_name("RU", "ru") == "Россия"
+
+
+# --------------------------------------------------------------- invalid Unicode
+
+
+@pytest.mark.parametrize(
+    "text", ["ok\udcff", "\ud800", "a\udfffb", "ok" + b"\xff".decode(errors="surrogateescape")]
+)
+def test_text_with_lone_surrogates_is_refused(text: str) -> None:
+    with pytest.raises(InvalidCharacters) as info:
+        analyze_text(text)
+
+    assert "not valid Unicode" in str(info.value)
+    str(info.value).encode("utf-8")  # the refusal itself can be printed
+
+
+def test_number_with_invalid_bytes_is_refused_printably() -> None:
+    raw = "7912" + b"\xff".decode(errors="surrogateescape")
+    with pytest.raises(InvalidPhone) as info:
+        normalize_phone(raw)
+
+    assert "\ufffd" in str(info.value)
+    str(info.value).encode("utf-8")

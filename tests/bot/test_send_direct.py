@@ -156,3 +156,128 @@ async def test_cancel_stops_the_flow(harness: BotHarness) -> None:
     await harness.settle()
     assert harness.requests("smsrent") == harness.requests("smska") == 0
     assert await harness.core.messages.get(1) is None
+
+
+# ------------------------------------------- numbers, gateways and bad characters
+
+
+async def _nothing_sent(harness: BotHarness) -> None:
+    await harness.settle()
+    assert harness.gateways.requests == []
+    assert await harness.core.messages.get(1) is None
+
+
+async def test_number_with_spaces_that_reads_two_ways_is_refused(harness: BotHarness) -> None:
+    reply = await harness.say(ADMIN, "/send +49 30 1234567 8 servers down")
+    english = await harness.say(ADMIN, "/send +39 06 1234567 8 servers down", lang="en")
+
+    assert plain(reply) == (
+        "❌ «+49 30 1234567 8» можно прочитать как разные номера: +49301234567 или "
+        "+493012345678. Напишите номер без пробелов, а если текст начинается с цифр, "
+        "начните его с новой строки.\nНичего не отправлено."
+    )
+    assert "+39061234567 or +390612345678" in plain(english)
+    assert "Write the number without spaces" in plain(english)
+    await _nothing_sent(harness)
+    # Written without spaces, it goes.
+    sent = await harness.say(ADMIN, "/send +493012345678 servers down")
+    assert "#1 отправлено через smsrent на +493012345678" in plain(sent)
+
+
+async def test_premium_rate_number_is_refused(harness: BotHarness) -> None:
+    reply = await harness.say(ADMIN, "/send +7 809 123-45-67 hi")
+    english = await harness.say(ADMIN, "/send 1 900 234 5678 hi", lang="en")
+    toll_free = await harness.say(ADMIN, "/send 8 800 123 45 67")
+
+    assert plain(reply) == (
+        "❌ +78091234567 — номер с повышенной оплатой: SMS на такие номера не отправляются "
+        "(они стоят дороже и часто используются для мошенничества).\nНичего не отправлено."
+    )
+    assert plain(english) == (
+        "❌ +19002345678 is a premium-rate number: SMS to it are refused "
+        "(they cost extra and are a common fraud).\nNothing was sent."
+    )
+    assert "+78001234567 — бесплатный для звонящего номер" in plain(toll_free)
+    await _nothing_sent(harness)
+
+
+async def test_allowed_countries_apply_to_every_way_of_sending(
+    start_bot: HarnessFactory,
+) -> None:
+    harness = await start_bot(allowed_countries=["RU", "KZ"])
+    refusal = (
+        "❌ +4930901820 — номер из страны «Германия»: SMS можно отправлять только в страны: "
+        "Казахстан, Россия (настройка ALLOWED_COUNTRIES).\nНичего не отправлено."
+    )
+
+    one_line = await harness.say(ADMIN, "/send +49 30 901820 hi")
+    no_text = await harness.say(ADMIN, "/send +49 30 901820")
+    await harness.say(ADMIN, "/send")
+    guided = await harness.say(ADMIN, "+49 30 901820")
+    english = await harness.say(ADMIN, "/send +4930901820 hi", lang="en")
+
+    assert plain(one_line) == plain(no_text) == plain(guided) == refusal
+    assert plain(english) == (
+        "❌ +4930901820 is in Germany: SMS may be sent only to Kazakhstan, Russia "
+        "(the setting ALLOWED_COUNTRIES).\nNothing was sent."
+    )
+    await _nothing_sent(harness)
+    sent = await harness.say(ADMIN, "/send +7 701 234 5678 hi")
+    assert "#1 отправлено через smsrent на +77012345678" in plain(sent)
+
+
+async def test_allowed_countries_apply_to_the_preview_too(start_bot: HarnessFactory) -> None:
+    harness = await start_bot(send_confirmation=True, allowed_countries=["RU"])
+
+    reply = await harness.say(ADMIN, "/send 4930901820 hi")
+
+    assert "«Германия»" in plain(reply)
+    assert buttons(reply) == []
+    await _nothing_sent(harness)
+
+
+async def test_unknown_gateway_is_named_as_such(harness: BotHarness) -> None:
+    reply = await harness.say(ADMIN, "/send nosuchgw 79123456789 hi")
+    english = await harness.say(ADMIN, "/send nosuchgw +7 912 345 67 89", lang="en")
+
+    assert plain(reply) == (
+        "❌ Шлюза «nosuchgw» здесь нет. Включены: smsrent, smska.\nНичего не отправлено."
+    )
+    assert plain(english) == (
+        "❌ There is no gateway “nosuchgw” here. Enabled: smsrent, smska.\nNothing was sent."
+    )
+    await _nothing_sent(harness)
+
+
+async def test_gateway_not_configured_here_is_said_so(start_bot: HarnessFactory) -> None:
+    harness = await start_bot(smska_api_key=None, smska_api_password=None, smska_sender=None)
+
+    reply = await harness.say(ADMIN, "/send smska 79123456789 hi")
+    english = await harness.say(ADMIN, "/send SMSKA 79123456789", lang="en")
+
+    assert plain(reply) == (
+        "❌ Шлюз smska здесь не настроен. Включены: smsrent.\nНичего не отправлено."
+    )
+    assert plain(english) == (
+        "❌ The gateway smska is not configured here. Enabled: smsrent.\nNothing was sent."
+    )
+    await _nothing_sent(harness)
+
+
+async def test_text_with_a_lone_surrogate_is_refused(harness: BotHarness) -> None:
+    reply = await harness.say(ADMIN, f"/send {PHONE} ok\ud800")
+    english = await harness.say(ADMIN, f"/send {PHONE} \udcff", lang="en")
+    bad_number = await harness.say(ADMIN, "/send 7912\ud800 hi")
+
+    assert plain(reply) == (
+        "❌ В тексте есть недопустимые символы (испорченная кодировка): исправьте текст и "
+        "отправьте снова.\nНичего не отправлено."
+    )
+    assert "not valid Unicode" in plain(english)
+    assert "«7912\ufffd» — не номер телефона" in plain(bad_number)
+    # The guided flow too.
+    await harness.say(ADMIN, "/send")
+    await harness.say(ADMIN, PHONE)
+    flow = await harness.say(ADMIN, "text \ud800")
+    assert "недопустимые символы" in plain(flow)
+    await _nothing_sent(harness)

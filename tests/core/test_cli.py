@@ -40,7 +40,10 @@ class CliRun:
 
 
 async def run(
-    *args: str, env: dict[str, str], stdin: str | None = None, python_flags: tuple[str, ...] = ()
+    *args: str,
+    env: dict[str, str],
+    stdin: str | bytes | None = None,
+    python_flags: tuple[str, ...] = (),
 ) -> CliRun:
     """``python [flags] -m bot args...`` in the project directory, without blocking the loop."""
     process = await asyncio.create_subprocess_exec(
@@ -56,7 +59,8 @@ async def run(
     )
     try:
         out, err = await asyncio.wait_for(
-            process.communicate(stdin.encode("utf-8") if stdin is not None else b""), CLI_TIMEOUT
+            process.communicate(stdin.encode("utf-8") if isinstance(stdin, str) else stdin or b""),
+            CLI_TIMEOUT,
         )
     except TimeoutError:
         process.kill()
@@ -181,6 +185,90 @@ async def test_invalid_phone_exits_2_and_sends_nothing(
     settings = gateway_settings(fake_gateways, Path(gateway_env["DATABASE_PATH"]))
     async with open_core(settings) as core:
         assert await core.messages.recent(user_id=None, limit=5) == []
+
+
+#: Bytes that are not UTF-8, as Python hands them over in argv (surrogate escapes):
+#: passed to the subprocess, they become the raw bytes again.
+NOT_UTF8 = b"ok\xff".decode("utf-8", errors="surrogateescape")
+
+
+async def _refused_without_trace(
+    result: CliRun, fake: FakeGateways, env: dict[str, str], *needles: str
+) -> None:
+    assert result.code == 2, result.err
+    assert result.out == ""
+    assert "Traceback" not in result.err
+    assert result.err.count("\n") == 1  # one line
+    assert "Nothing was sent" in result.err
+    for needle in needles:
+        assert needle in result.err
+    assert fake.requests == []
+    settings = gateway_settings(fake, Path(env["DATABASE_PATH"]))
+    async with open_core(settings) as core:
+        assert await core.messages.recent(user_id=None, limit=5) == []
+
+
+async def test_text_not_utf8_in_argv_or_stdin_is_refused(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    from_argv = await run("send", RECIPIENT, "disk", NOT_UTF8, env=gateway_env)
+    await _refused_without_trace(from_argv, fake_gateways, gateway_env, "not valid Unicode")
+
+    from_stdin = await run("send", RECIPIENT, "-", env=gateway_env, stdin=b"ok\xff\n")
+    await _refused_without_trace(from_stdin, fake_gateways, gateway_env, "not valid Unicode")
+
+    bad_key = await run("send", RECIPIENT, "hi", "--key", NOT_UTF8, env=gateway_env)
+    await _refused_without_trace(bad_key, fake_gateways, gateway_env, "--key")
+
+    as_json = await run("send", RECIPIENT, "-", "--json", env=gateway_env, stdin=b"\xc3(")
+    assert as_json.code == 2, as_json.err
+    assert as_json.json()["error_kind"] == "InvalidCharacters"
+    assert fake_gateways.requests == []
+
+
+async def test_phone_not_utf8_is_refused(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    result = await run("send", "7912" + NOT_UTF8, "hello", env=gateway_env)
+    await _refused_without_trace(result, fake_gateways, gateway_env, "is not a phone number")
+
+    as_json = await run("send", "7912" + NOT_UTF8, "hello", "--json", env=gateway_env)
+    assert as_json.code == 2, as_json.err
+    assert as_json.json()["error_kind"] == "InvalidPhone"
+
+
+async def test_premium_rate_and_other_countries_are_refused(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    premium = await run("send", "+7 809 123-45-67", "hello", env=gateway_env)
+    await _refused_without_trace(
+        premium, fake_gateways, gateway_env, "+78091234567 is a premium-rate number"
+    )
+
+    env = {**gateway_env, "ALLOWED_COUNTRIES": "RU,KZ"}
+    abroad = await run("send", "+49 30 901820", "hello", env=env)
+    await _refused_without_trace(
+        abroad,
+        fake_gateways,
+        env,
+        "+4930901820 is in Germany: SMS may be sent only to Kazakhstan, Russia",
+        "ALLOWED_COUNTRIES",
+    )
+
+    bad_setting = await run("send", RECIPIENT, "hello", env={**env, "ALLOWED_COUNTRIES": "RU,QQ"})
+    assert bad_setting.code == 3
+    assert "ALLOWED_COUNTRIES" in bad_setting.err
+
+
+async def test_gateway_not_configured_here(base_env: dict[str, str]) -> None:
+    result = await run("send", RECIPIENT, "hello", "--provider", "SMSKA", env=base_env)
+    assert result.code == 2
+    assert result.err == (
+        "error: The gateway smska is not configured here. Enabled: sandbox. Nothing was sent.\n"
+    )
+    unknown = await run("balance", "--provider", "nosuch", env=base_env)
+    assert unknown.code == 2
+    assert unknown.err == "error: There is no gateway “nosuch” here. Enabled: sandbox.\n"
 
 
 async def test_config_error_exits_3(base_env: dict[str, str]) -> None:

@@ -56,6 +56,7 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("SMSKA_SENDER", "79001234567", "smska_sender", "79001234567"),
     ("DEFAULT_PROVIDER", "smska", "default_provider", "smska"),
     ("FAILOVER", "smska, sandbox", "failover", ["smska", "sandbox"]),
+    ("ALLOWED_COUNTRIES", "ru, kz;BY", "allowed_countries", ["RU", "KZ", "BY"]),
     ("SANDBOX_DELIVERY_SECONDS", "1.5", "sandbox_delivery_seconds", 1.5),
     ("HTTP_CONNECT_TIMEOUT", "2.5", "http_connect_timeout", 2.5),
     ("HTTP_READ_TIMEOUT", "7", "http_read_timeout", 7.0),
@@ -127,6 +128,7 @@ def test_defaults_are_sandbox_only() -> None:
     assert settings.admin_ids == []
     assert settings.bot_token is None
     assert settings.secret_values() == []
+    assert settings.allowed_regions == frozenset()  # every country
 
 
 def test_defaults_read_dot_env_of_the_working_directory(tmp_path: Path) -> None:
@@ -339,6 +341,8 @@ def test_failover_naming_an_unconfigured_gateway(monkeypatch: pytest.MonkeyPatch
         ({"PREVIEW_TTL_SECONDS": "1"}, "PREVIEW_TTL_SECONDS"),
         ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
         ({"SENDS_PER_DAY": "-1"}, "SENDS_PER_DAY"),
+        ({"ALLOWED_COUNTRIES": "RU,XX"}, "ALLOWED_COUNTRIES"),
+        ({"ALLOWED_COUNTRIES": "Russia"}, "ALLOWED_COUNTRIES"),
     ],
 )
 def test_invalid_values_name_the_variable(
