@@ -89,4 +89,22 @@ MIGRATIONS: list[str] = [
         message_id  INTEGER
     )
     """,
+    # 2: ADMIN_IDS seed an admin once (a later /deny sticks); one row per refused stranger.
+    # The admins present now were seeded by earlier starts, so they count as seen.
+    """
+    CREATE TABLE seeded_admins (
+        user_id  INTEGER PRIMARY KEY,
+        at       TEXT NOT NULL
+    );
+    INSERT INTO seeded_admins (user_id, at) SELECT user_id, added_at FROM users WHERE is_admin = 1;
+    CREATE TABLE strangers (
+        user_id           INTEGER PRIMARY KEY,
+        first_at          TEXT NOT NULL,
+        last_at           TEXT NOT NULL,
+        count             INTEGER NOT NULL DEFAULT 0,
+        last_detail       TEXT NOT NULL DEFAULT '',
+        last_answered_at  TEXT
+    );
+    CREATE INDEX strangers_last_at ON strangers (last_at)
+    """,
 ]

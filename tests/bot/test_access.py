@@ -110,7 +110,7 @@ async def test_allow_admin_and_users_list(harness: BotHarness) -> None:
 
     lines = listing.splitlines()
     assert lines[0] == "👥 Пользователи"
-    assert f"{ADMIN} 👑" in lines
+    assert f"{ADMIN} User 👑" in lines  # the name Telegram gave at the first message
     assert "333 👑" in lines
     assert f"{USER} Ivan" in lines
     # the new admin may manage users too
@@ -126,7 +126,7 @@ async def test_the_last_admin_cannot_be_removed(harness: BotHarness) -> None:
     assert admin is not None
     assert admin.is_admin
     still = await harness.say(ADMIN, "/users")
-    assert f"{ADMIN} 👑" in plain(still)
+    assert f"{ADMIN} User 👑" in plain(still)
 
 
 async def test_non_admin_gets_admins_only(harness: BotHarness) -> None:
