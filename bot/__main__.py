@@ -1,4 +1,4 @@
-"""``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status`` is
+"""``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status|users`` is
 the command line. aiogram is imported only to run the bot."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CLI_COMMANDS = frozenset({"send", "balance", "status", "-h", "--help"})
+CLI_COMMANDS = frozenset({"send", "balance", "status", "users", "-h", "--help"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -85,9 +85,16 @@ def register_lifecycle(
 
     async def on_startup() -> None:
         me = await bot.get_me()
-        for admin_id in settings.admin_ids:
-            if await core.users.ensure_admin(admin_id):
-                log.info("user %s is an admin (ADMIN_IDS)", admin_id)
+        for seeded in await core.user_admin.seed_admins(settings.admin_ids):
+            if seeded.made_admin:
+                log.info("user %s is an admin (ADMIN_IDS)", seeded.user_id)
+            elif not seeded.is_admin:
+                log.warning(
+                    "user %s is in ADMIN_IDS but an admin removed or demoted them: not restored "
+                    "(python -m bot users admin %s does it)",
+                    seeded.user_id,
+                    seeded.user_id,
+                )
         if not settings.admin_ids and not [u for u in await core.users.list() if u.is_admin]:
             log.warning("no admin yet: set ADMIN_IDS to your Telegram id to manage users")
         await set_commands(bot)

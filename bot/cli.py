@@ -1,4 +1,4 @@
-"""The command line, for scripts and cron: ``python -m bot send|balance|status``.
+"""The command line, for scripts and cron: ``python -m bot send|balance|status|users``.
 
 It shares the services with the bot and never imports aiogram, so it starts fast.
 One clear line for people (errors on stderr), ``--json`` for machines, and an exit
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.settings import ConfigError, Settings, load_settings
 from providers.errors import (
@@ -30,6 +30,10 @@ from providers.errors import (
 )
 from providers.sms import InvalidInput, printable_text
 
+if TYPE_CHECKING:
+    from storage.models import UserRecord
+    from storage.strangers import StrangerRecord
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -40,6 +44,7 @@ EXIT_UNKNOWN = 6
 EXIT_PROTOCOL = 7
 EXIT_UNSUPPORTED = 8
 EXIT_NOT_FOUND = 9
+EXIT_LAST_ADMIN = 11
 
 #: how long a command-line send keeps trying to write a result the database refused
 WRITE_RETRY_SECONDS = 30.0
@@ -54,7 +59,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_UNKNOWN: "outcome unknown: the SMS may or may not have been sent; it is not retried",
     EXIT_PROTOCOL: "the gateway's answer was not understood (balance, status)",
     EXIT_UNSUPPORTED: "the gateway offers no such request (e.g. smsrent has no status)",
-    EXIT_NOT_FOUND: "no such message",
+    EXIT_NOT_FOUND: "no such message (users: no such user)",
+    EXIT_LAST_ADMIN: "refused: the change would leave no admin (users deny)",
 }
 
 
@@ -115,6 +121,8 @@ def _epilog() -> str:
         '  echo "disk full" | python -m bot send +7-912-345-67-89 - --provider smska',
         "  python -m bot balance --json",
         "  python -m bot status 42",
+        "  python -m bot users list",
+        "  python -m bot users admin 123456789",
     ]
     return "\n".join(lines)
 
@@ -166,7 +174,31 @@ def build_parser() -> argparse.ArgumentParser:
         "ref", metavar="ID", help="message number (#42) or the gateway's message id"
     )
     common(status, "gateway to ask about an id this database does not know")
+    _add_users_parser(sub)
     return parser
+
+
+def _add_users_parser(sub: Any) -> None:
+    users = sub.add_parser(
+        "users",
+        help="list, allow, deny or make admin the bot's users (audited as 'command line')",
+        description="Who may use the bot. 'admin' always works: it is the operator's way "
+        "back in when no admin is left in Telegram. Every change is written to the audit log.",
+    )
+    actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+
+    def with_json(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+        return p
+
+    with_json(actions.add_parser("list", help="the users, then the recent strangers"))
+    allow = with_json(actions.add_parser("allow", help="add a user, or rename one"))
+    allow.add_argument("user_id", metavar="ID", help="Telegram user id, e.g. 123456789")
+    allow.add_argument("name", metavar="NAME", nargs="*", help="a name to show (optional)")
+    deny = with_json(actions.add_parser("deny", help="remove a user (never the last admin)"))
+    deny.add_argument("user_id", metavar="ID", help="Telegram user id")
+    admin = with_json(actions.add_parser("admin", help="make a user an admin, adding them"))
+    admin.add_argument("user_id", metavar="ID", help="Telegram user id")
 
 
 @dataclass
@@ -227,6 +259,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         return asyncio.run(_balance(settings, output, args.provider))
     if args.command == "status":
         return asyncio.run(_status(settings, output, args.ref, args.provider))
+    if args.command == "users":
+        return asyncio.run(_users(settings, output, args))
     raise AssertionError(args.command)  # pragma: no cover
 
 
@@ -443,3 +477,125 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
     # A message that was not sent, or whose outcome is unknown, is not "ok" for a script.
     code = exit_code_for_record(record.state, record.error_kind) if record else EXIT_OK
     return output.emit(code, " ".join(p for p in parts if p), payload)
+
+
+async def _users(settings: Settings, output: Output, args: argparse.Namespace) -> int:
+    """``users list|allow|deny|admin``: only the database is opened (no gateway is
+    needed to let an operator back in)."""
+    from services.users import COMMAND_LINE, LastAdminError, UserAdmin, parse_user_id
+    from storage.audit import AuditLog
+    from storage.db import Database
+    from storage.strangers import StrangerRepository
+    from storage.users import UserRepository
+
+    user_id: int | None = None
+    if args.users_command != "list":
+        user_id = parse_user_id(args.user_id)
+        if user_id is None:
+            message = (
+                f"{args.user_id[:40]!r} is not a Telegram user id "
+                "(a positive number such as 123456789)."
+            )
+            return output.emit(
+                EXIT_USAGE,
+                f"error: {message} Nothing was changed.",
+                {"error": message, "error_kind": "InvalidInput"},
+            )
+    async with Database(settings.database_path) as db:
+        admin = UserAdmin(UserRepository(db), AuditLog(db), StrangerRepository(db))
+        if args.users_command == "list":
+            users = await admin.list()
+            strangers = await admin.strangers(20)
+            return _print_users(output, users, strangers)
+        assert user_id is not None
+        if args.users_command == "deny":
+            try:
+                removed = await admin.deny(COMMAND_LINE, user_id)
+            except LastAdminError:
+                message = f"{user_id} is the last admin and cannot be removed."
+                return output.emit(
+                    EXIT_LAST_ADMIN,
+                    f"error: {message} Nothing was changed.",
+                    {"error": message, "error_kind": "LastAdminError", "user_id": user_id},
+                )
+            if not removed:
+                message = f"there is no user {user_id}."
+                return output.emit(
+                    EXIT_NOT_FOUND,
+                    f"error: {message}",
+                    {"error": message, "error_kind": "NotFound", "user_id": user_id},
+                )
+            return output.emit(
+                EXIT_OK,
+                f"{user_id} removed; their open previews were cancelled.",
+                {"user_id": user_id, "removed": True},
+            )
+        if args.users_command == "allow":
+            name = " ".join(args.name) or None
+            record, created = await admin.allow(COMMAND_LINE, user_id, name=name)
+        else:
+            record, created = await admin.make_admin(COMMAND_LINE, user_id)
+    role = " as an admin" if record.is_admin else ""
+    human = f"{record.user_id} ({_printable(record.name) or '-'}) {'added' if created else 'updated'}{role}."
+    return output.emit(EXIT_OK, human, {"user": _user_payload(record), "created": created})
+
+
+def _printable(text: str) -> str:
+    """Text typed by others, safe for a terminal: no control or direction characters."""
+    import unicodedata
+
+    return "".join("?" if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+
+
+def _user_payload(user: UserRecord) -> dict[str, Any]:
+    return {
+        "user_id": user.user_id,
+        "name": user.name,
+        "is_admin": user.is_admin,
+        "added_by": user.added_by,
+        "added_at": user.added_at.isoformat(),
+        "per_minute": user.per_minute,
+        "per_day": user.per_day,
+    }
+
+
+def _print_users(output: Output, users: list[UserRecord], strangers: list[StrangerRecord]) -> int:
+    if output.as_json:
+        payload = {
+            "users": [_user_payload(u) for u in users],
+            "strangers": [
+                {
+                    "user_id": s.user_id,
+                    "count": s.count,
+                    "first_at": s.first_at.isoformat(),
+                    "last_at": s.last_at.isoformat(),
+                    "last_detail": s.last_detail,
+                }
+                for s in strangers
+            ],
+        }
+        return output.emit(EXIT_OK, "", payload)
+    lines = ["users:"] if users else ["users: none (add an admin: python -m bot users admin ID)"]
+    for u in users:
+        parts = [f"  {u.user_id}"]
+        if u.name:
+            parts.append(_printable(u.name))
+        if u.is_admin:
+            parts.append("(admin)")
+        added = f"added {u.added_at:%Y-%m-%d %H:%M} UTC"
+        if u.added_by is not None:
+            added += f" by {u.added_by}"
+        parts.append("- " + added)
+        if u.per_minute is not None or u.per_day is not None:
+            per_minute = "default" if u.per_minute is None else u.per_minute
+            per_day = "default" if u.per_day is None else u.per_day
+            parts.append(f"- limits {per_minute} a minute, {per_day} a day")
+        lines.append(" ".join(parts))
+    if strangers:
+        lines.append("recent strangers (refused):")
+        lines += [
+            f"  {s.user_id}: {s.count} time(s), last {s.last_at:%Y-%m-%d %H:%M} UTC "
+            f"({_printable(s.last_detail)[:80]})"
+            for s in strangers
+        ]
+    return output.emit(EXIT_OK, "\n".join(lines), {})

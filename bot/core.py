@@ -25,10 +25,12 @@ from services.balance import BalanceService
 from services.gateways import Gateways
 from services.sending import SendService
 from services.status import StatusService, TrackingPolicy
+from services.users import UserAdmin
 from storage.audit import AuditLog
 from storage.balances import BalanceRepository
 from storage.db import Database
 from storage.messages import MessageRepository
+from storage.strangers import StrangerRepository
 from storage.updates import PreviewRepository, ProcessedUpdates
 from storage.users import UserRepository
 
@@ -48,6 +50,8 @@ class Core:
     sender: SendService
     balance: BalanceService
     status: StatusService
+    strangers: StrangerRepository
+    user_admin: UserAdmin
 
 
 def build_gateways(
@@ -101,14 +105,17 @@ async def open_core(
             max_interval=timedelta(seconds=settings.status_poll_max_seconds),
             max_age=timedelta(hours=settings.status_max_age_hours),
         )
+        users = UserRepository(db)
+        audit = AuditLog(db)
+        strangers = StrangerRepository(db)
         yield Core(
             settings=settings,
             http=client,
             db=db,
             gateways=gateways,
             messages=messages,
-            users=UserRepository(db),
-            audit=AuditLog(db),
+            users=users,
+            audit=audit,
             balances=balances,
             updates=ProcessedUpdates(db),
             previews=PreviewRepository(db),
@@ -125,6 +132,8 @@ async def open_core(
             status=StatusService(
                 gateways, messages, policy=policy, stale_after=settings.stale_send_age
             ),
+            strangers=strangers,
+            user_admin=UserAdmin(users, audit, strangers),
         )
     finally:
         await db.close()

@@ -57,12 +57,13 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         audit=core.audit,
         limiter=limiter,
         tracker=tracker,
+        user_admin=core.user_admin,
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(DedupeMiddleware(core.updates))
-    dp.update.outer_middleware(AccessMiddleware(core.users, core.audit))
+    dp.update.outer_middleware(AccessMiddleware(core.users, core.audit, core.strangers))
     dp.include_routers(
         create_common_router(),
         create_admin_router(),

@@ -8,13 +8,17 @@ from aiogram.types import Message
 
 from handlers.common import answer_lines
 from handlers.parsing import parse_int
+from handlers.render import fmt_time
 from handlers.texts import Lang, esc, t
 from services.limits import RateLimiter
-from storage.audit import AuditLog
+from services.users import LastAdminError, UserAdmin
 from storage.models import UserRecord
-from storage.users import LastAdminError, UserRepository
+from storage.users import MAX_NAME
 
-MAX_NAME = 64
+__all__ = ["MAX_NAME", "IsAdmin", "create_admin_router"]
+
+#: how many strangers /users lists
+STRANGERS_SHOWN = 10
 
 
 class IsAdmin(Filter):
@@ -36,8 +40,7 @@ def create_admin_router() -> Router:
         command: CommandObject,
         lang: Lang,
         user: UserRecord,
-        users: UserRepository,
-        audit: AuditLog,
+        user_admin: UserAdmin,
     ) -> None:
         parts = (command.args or "").split(maxsplit=1)
         target = parse_int(parts[0]) if parts else None
@@ -45,22 +48,10 @@ def create_admin_router() -> Router:
             await message.answer(t(lang, "allow_usage"))
             return
         rest = parts[1].strip() if len(parts) > 1 else ""
-        make_admin = rest.lower() in ("admin", "админ")
-        name = None if make_admin or not rest else " ".join(rest.split())[:MAX_NAME]
-        existing = await users.get(target)
-        try:
-            record, created = await users.upsert(
-                target,
-                name=name,
-                is_admin=make_admin or bool(existing and existing.is_admin),
-                added_by=user.user_id,
-            )
-        except LastAdminError:  # pragma: no cover - allow never demotes
-            await message.answer(t(lang, "last_admin"))
-            return
-        await audit.record(
-            user.user_id, "allow", f"{target} admin={record.is_admin} name={record.name}"
-        )
+        if rest.lower() in ("admin", "админ"):
+            record, created = await user_admin.make_admin(user.user_id, target)
+        else:
+            record, created = await user_admin.allow(user.user_id, target, name=rest or None)
         key = "allowed" if created else "updated_user"
         await message.answer(
             t(
@@ -78,31 +69,42 @@ def create_admin_router() -> Router:
         command: CommandObject,
         lang: Lang,
         user: UserRecord,
-        users: UserRepository,
-        audit: AuditLog,
+        user_admin: UserAdmin,
     ) -> None:
         target = parse_int(command.args)
         if target is None or target <= 0:
             await message.answer(t(lang, "deny_usage"))
             return
         try:
-            removed = await users.remove(target)
+            removed = await user_admin.deny(user.user_id, target)
         except LastAdminError:
             await message.answer(t(lang, "last_admin"))
             return
         if not removed:
             await message.answer(t(lang, "deny_unknown", user_id=target))
             return
-        await audit.record(user.user_id, "deny", str(target))
         await message.answer(t(lang, "denied", user_id=target))
 
     @router.message(Command("users"))
-    async def cmd_users(message: Message, lang: Lang, users: UserRepository) -> None:
+    async def cmd_users(message: Message, lang: Lang, user_admin: UserAdmin) -> None:
         lines = [t(lang, "users_title")]
-        for u in await users.list():
+        for u in await user_admin.list():
             role = " 👑" if u.is_admin else ""
             name = f" {esc(u.name)}" if u.name else ""
             lines.append(f"<code>{u.user_id}</code>{name}{role}")
+        strangers = await user_admin.strangers(STRANGERS_SHOWN)
+        if strangers:
+            lines += ["", t(lang, "strangers_title")]
+            lines += [
+                t(
+                    lang,
+                    "stranger_line",
+                    user_id=s.user_id,
+                    count=s.count,
+                    at=fmt_time(s.last_at),
+                )
+                for s in strangers
+            ]
         await answer_lines(message, lines)
 
     @router.message(Command("limits"))
@@ -111,13 +113,12 @@ def create_admin_router() -> Router:
         command: CommandObject,
         lang: Lang,
         user: UserRecord,
-        users: UserRepository,
+        user_admin: UserAdmin,
         limiter: RateLimiter,
-        audit: AuditLog,
     ) -> None:
         parts = (command.args or "").split()
         target = parse_int(parts[0]) if parts else None
-        if target is None or len(parts) not in (1, 3) or await users.get(target) is None:
+        if target is None or len(parts) not in (1, 3) or await user_admin.get(target) is None:
             await message.answer(t(lang, "limits_usage"))
             return
         if len(parts) == 3:
@@ -128,8 +129,9 @@ def create_admin_router() -> Router:
                     await message.answer(t(lang, "limits_usage"))
                     return
                 values.append(value)
-            await users.set_limits(target, per_minute=values[0], per_day=values[1])
-            await audit.record(user.user_id, "limits", f"{target} {parts[1]} {parts[2]}")
+            await user_admin.set_limits(
+                user.user_id, target, per_minute=values[0], per_day=values[1]
+            )
         usage = await limiter.usage(target)
         unlimited = "∞"
         await message.answer(

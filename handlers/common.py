@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from handlers.texts import Html, Lang, t
 from services.gateways import Gateways
 from storage.models import UserRecord
+
+log = logging.getLogger(__name__)
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -71,5 +76,14 @@ def create_fallback_router() -> Router:
     async def anything_else(message: Message, lang: Lang) -> None:
         if message.chat.type == "private":
             await message.answer(t(lang, "unknown_command"))
+
+    @router.callback_query()
+    async def any_other_button(query: CallbackQuery, lang: Lang) -> None:
+        # Data no handler understands (an old keyboard, a forged tap): answered, or the
+        # phone keeps spinning; nothing is done.
+        try:
+            await query.answer(t(lang, "button_invalid"), show_alert=True)
+        except TelegramAPIError as exc:  # a tap too old to answer
+            log.info("could not answer callback %s: %s", query.id, exc)
 
     return router

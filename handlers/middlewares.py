@@ -2,15 +2,18 @@
 
 * ``DedupeMiddleware``: an update seen before (by ``update_id``) is dropped.
 * ``AccessMiddleware``: only users on the list get through, for every kind of
-  update; anyone else gets one short answer with their id, and the attempt is
-  written to the audit log.
+  update. A stranger is answered (with their id) at most once an hour, and counted
+  in one row of their own (``strangers``); the audit log gets one row per stranger.
+  A user without a name gets their Telegram name the first time they write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -19,12 +22,18 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from handlers.texts import lang_of, t
 from storage.audit import AuditLog
+from storage.db import utcnow
+from storage.models import UserRecord
+from storage.strangers import StrangerRepository
 from storage.updates import ProcessedUpdates
-from storage.users import UserRepository
+from storage.users import UserRepository, clean_name
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+#: a stranger gets at most one answer in this time, however much they write
+STRANGER_ANSWER_EVERY = timedelta(hours=1)
 
 
 class InFlightMiddleware(BaseMiddleware):
@@ -65,9 +74,12 @@ class DedupeMiddleware(BaseMiddleware):
 
 
 class AccessMiddleware(BaseMiddleware):
-    def __init__(self, users: UserRepository, audit: AuditLog) -> None:
+    def __init__(
+        self, users: UserRepository, audit: AuditLog, strangers: StrangerRepository
+    ) -> None:
         self._users = users
         self._audit = audit
+        self._strangers = strangers
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         from_user: User | None = data.get("event_from_user")
@@ -78,8 +90,18 @@ class AccessMiddleware(BaseMiddleware):
         if user is None:
             await self._refuse(event, from_user, data)
             return None
+        if not user.name:
+            user = await self._take_telegram_name(user, from_user)
         data["user"] = user
         return await handler(event, data)
+
+    async def _take_telegram_name(self, user: UserRecord, from_user: User) -> UserRecord:
+        """An admin from ADMIN_IDS (or one added without a name) is shown by the name
+        Telegram has for them; a name an admin set is never overwritten."""
+        name = clean_name(telegram_name(from_user))
+        if name and await self._users.set_name_if_empty(user.user_id, name):
+            return dataclasses.replace(user, name=name)
+        return user
 
     async def _refuse(self, event: TelegramObject, from_user: User, data: dict[str, Any]) -> None:
         lang = data["lang"]
@@ -90,14 +112,41 @@ class AccessMiddleware(BaseMiddleware):
             detail += ": " + inner.text[:100]
         elif isinstance(inner, CallbackQuery) and inner.data:
             detail += ": " + inner.data[:64]
-        await self._audit.record(from_user.id, "denied", detail)
-        log.info("refused user %s (%s)", from_user.id, kind)
+        private = isinstance(inner, Message) and inner.chat.type == "private"
+        refusal = await self._strangers.note(
+            from_user.id,
+            detail,
+            utcnow(),
+            can_answer=private or isinstance(inner, CallbackQuery),
+            answer_every=STRANGER_ANSWER_EVERY,
+        )
+        if refusal.first_time:
+            await self._audit.record(from_user.id, "denied", detail)
+        log.info(
+            "refused user %s (%s), %d time(s)%s",
+            from_user.id,
+            kind,
+            refusal.record.count,
+            "" if refusal.answer else ", not answered again within the hour",
+        )
         try:
-            if isinstance(inner, Message) and inner.chat.type == "private":
+            if isinstance(inner, Message) and refusal.answer:
                 await inner.answer(t(lang, "not_allowed", user_id=from_user.id))
             elif isinstance(inner, CallbackQuery):
-                await inner.answer(
-                    t(lang, "not_allowed_short", user_id=from_user.id), show_alert=True
-                )
+                # Always answered: Telegram shows a spinner on the button otherwise.
+                if refusal.answer:
+                    await inner.answer(
+                        t(lang, "not_allowed_short", user_id=from_user.id), show_alert=True
+                    )
+                else:
+                    await inner.answer()
         except TelegramAPIError as exc:  # e.g. a callback query too old to answer
             log.info("could not answer refused user %s: %s", from_user.id, exc)
+
+
+def telegram_name(from_user: User) -> str:
+    """ "First Last" as Telegram has it, else "@username", else ""."""
+    full = " ".join(p for p in (from_user.first_name, from_user.last_name) if p and p.strip())
+    if full.strip():
+        return full
+    return f"@{from_user.username}" if from_user.username else ""

@@ -375,6 +375,19 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Шлюз {name} здесь не настроен. Включены: {enabled}.",
         "en": "The gateway {name} is not configured here. Enabled: {enabled}.",
     },
+    # --- access ---
+    "strangers_title": {
+        "ru": "🚷 <b>Недавние посторонние</b> (id, сколько раз, когда последний раз)",
+        "en": "🚷 <b>Recent strangers</b> (id, how many times, last time)",
+    },
+    "stranger_line": {
+        "ru": "<code>{user_id}</code> — {count} раз, {at}",
+        "en": "<code>{user_id}</code> — {count} times, {at}",
+    },
+    "button_invalid": {
+        "ru": "Эта кнопка больше не действует. Ничего не сделано.",
+        "en": "This button is no longer valid. Nothing was done.",
+    },
 }
 
 STATE_NAMES: dict[str, dict[Lang, str]] = {

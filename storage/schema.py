@@ -89,7 +89,25 @@ MIGRATIONS: list[str] = [
         message_id  INTEGER
     )
     """,
-    # 2: the send pipeline: "queued" before "sending"; when the request started; which
+    # 2: ADMIN_IDS seed an admin once (a later /deny sticks); one row per refused stranger.
+    # The admins present now were seeded by earlier starts, so they count as seen.
+    """
+    CREATE TABLE seeded_admins (
+        user_id  INTEGER PRIMARY KEY,
+        at       TEXT NOT NULL
+    );
+    INSERT INTO seeded_admins (user_id, at) SELECT user_id, added_at FROM users WHERE is_admin = 1;
+    CREATE TABLE strangers (
+        user_id           INTEGER PRIMARY KEY,
+        first_at          TEXT NOT NULL,
+        last_at           TEXT NOT NULL,
+        count             INTEGER NOT NULL DEFAULT 0,
+        last_detail       TEXT NOT NULL DEFAULT '',
+        last_answered_at  TEXT
+    );
+    CREATE INDEX strangers_last_at ON strangers (last_at)
+    """,
+    # 3: the send pipeline: "queued" before "sending"; when the request started; which
     # state the bot's answer shows (so a change seen by anyone edits it once)
     """
     ALTER TABLE messages ADD COLUMN sending_at TEXT;

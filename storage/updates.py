@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import aiosqlite
+
 from storage.db import Database, to_db_time, utcnow
 from storage.models import Preview
 
@@ -101,3 +103,18 @@ class PreviewRepository:
     async def set_state(self, token: str, state: str) -> None:
         async with self._db.transaction() as conn:
             await conn.execute("UPDATE previews SET state = ? WHERE token = ?", (state, token))
+
+    async def cancel_open(self, user_id: int) -> int:
+        """Cancel every open preview of ``user_id``; returns how many."""
+        async with self._db.transaction() as conn:
+            return await cancel_open_previews(conn, user_id)
+
+
+async def cancel_open_previews(conn: aiosqlite.Connection, user_id: int) -> int:
+    """Within the caller's transaction: ``user_id``'s open previews become cancelled,
+    so a tap on one sends nothing (used when the user is removed)."""
+    cursor = await conn.execute(
+        "UPDATE previews SET state = 'cancelled' WHERE user_id = ? AND state = 'open'",
+        (user_id,),
+    )
+    return cursor.rowcount

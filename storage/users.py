@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import aiosqlite
 
 from storage.db import Database, to_db_time, utcnow
 from storage.models import UserRecord
+from storage.updates import cancel_open_previews
+
+MAX_NAME = 64
+
+
+def clean_name(raw: str) -> str:
+    """A name fit to show: one line, no control or direction characters, at most
+    ``MAX_NAME`` characters."""
+    kept = "".join(c for c in raw if unicodedata.category(c) not in ("Cc", "Cf"))
+    return " ".join(" ".join(kept.split())[:MAX_NAME].split())
 
 
 class LastAdminError(Exception):
@@ -45,6 +57,11 @@ class UserRepository:
             else:
                 if existing["is_admin"] and not is_admin:
                     await _ensure_other_admin(conn, user_id)
+                    await conn.execute(  # a demoted admin is never seeded again
+                        "INSERT INTO seeded_admins (user_id, at) VALUES (?, ?) "
+                        "ON CONFLICT (user_id) DO NOTHING",
+                        (user_id, to_db_time(utcnow())),
+                    )
                 await conn.execute(
                     "UPDATE users SET name = ?, is_admin = ? WHERE user_id = ?",
                     (name if name is not None else existing["name"], int(is_admin), user_id),
@@ -65,8 +82,40 @@ class UserRepository:
             )
             return cursor.rowcount > 0
 
+    async def seed_admin(self, user_id: int) -> bool:
+        """An id from ``ADMIN_IDS``: made admin the first time it is seen only, so a
+        later /deny or demotion sticks over restarts. True when it was made admin now."""
+        now = to_db_time(utcnow())
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO seeded_admins (user_id, at) VALUES (?, ?) "
+                "ON CONFLICT (user_id) DO NOTHING",
+                (user_id, now),
+            )
+            if cursor.rowcount != 1:
+                return False
+            cursor = await conn.execute(
+                "INSERT INTO users (user_id, name, is_admin, added_by, added_at) "
+                "VALUES (?, '', 1, NULL, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET is_admin = 1 WHERE is_admin = 0",
+                (user_id, now),
+            )
+            return cursor.rowcount > 0
+
+    async def set_name_if_empty(self, user_id: int, name: str) -> bool:
+        """Fill in a name nobody set (an admin's name is never overwritten)."""
+        name = clean_name(name)
+        if not name:
+            return False
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE users SET name = ? WHERE user_id = ? AND name = ''", (name, user_id)
+            )
+            return cursor.rowcount == 1
+
     async def remove(self, user_id: int) -> bool:
-        """Remove a user; refuses (``LastAdminError``) to remove the last admin."""
+        """Remove a user and cancel their open previews (one transaction); refuses
+        (``LastAdminError``) to remove the last admin."""
         async with self._db.transaction() as conn:
             cursor = await conn.execute("SELECT is_admin FROM users WHERE user_id = ?", (user_id,))
             row = await cursor.fetchone()
@@ -74,7 +123,14 @@ class UserRepository:
                 return False
             if row["is_admin"]:
                 await _ensure_other_admin(conn, user_id)
+                # A removed admin is never seeded again from ADMIN_IDS.
+                await conn.execute(
+                    "INSERT INTO seeded_admins (user_id, at) VALUES (?, ?) "
+                    "ON CONFLICT (user_id) DO NOTHING",
+                    (user_id, to_db_time(utcnow())),
+                )
             await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+            await cancel_open_previews(conn, user_id)
             return True
 
     async def set_limits(

@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,11 @@ import pytest
 from bot.cli import EXIT_CODES
 from bot.core import open_core
 from services.sending import Origin
+from storage.audit import AuditLog
+from storage.db import Database
 from storage.models import MessageState
+from storage.strangers import StrangerRepository
+from storage.users import UserRepository
 from tests.conftest import TEST_SENDER
 from tests.core.conftest import RECIPIENT, gateway_settings
 from tests.fakes.gateways import SMSKA_NO_CREDITS, Behaviour, FakeGateways
@@ -523,3 +528,90 @@ async def test_sigterm_during_a_send_lets_it_finish_and_record(
     assert "sent via smska" in out.decode()
     assert "finishing the send in flight" in err.decode()
     assert len(fake_gateways.requests) == 1
+
+
+# ------------------------------------------------------------------------- users
+
+
+async def test_users_allow_admin_deny_and_list_are_audited_as_the_command_line(
+    base_env: dict[str, str], tmp_path: Path
+) -> None:
+    empty = await run("users", "list", env=base_env)
+    assert (empty.code, empty.out.strip()) == (
+        0,
+        "users: none (add an admin: python -m bot users admin ID)",
+    )
+
+    made = await run("users", "admin", "111", "--json", env=base_env)
+    assert made.code == 0, made.err
+    assert made.json()["user"]["is_admin"] is True
+    assert made.json()["created"] is True
+    added = await run("users", "allow", "222", "Ivan", "\x1b[31mPetrov", env=base_env)
+    assert (added.code, added.out.strip()) == (0, "222 (Ivan [31mPetrov) added.")
+    last = await run("users", "deny", "111", env=base_env)
+    assert last.code == 11
+    assert "last admin" in last.err
+    missing = await run("users", "deny", "333", "--json", env=base_env)
+    assert missing.code == 9
+    assert missing.json()["ok"] is False
+    for bad in ("abc", "0", "-5", "1" * 20):
+        result = await run("users", "deny", bad, env=base_env)
+        assert result.code == 2, bad
+        assert "not a Telegram user id" in result.err
+    async with Database(base_env["DATABASE_PATH"]) as db:
+        await StrangerRepository(db).note(
+            999,
+            "message: \x1b[2Jhi",
+            datetime.now(UTC),
+            can_answer=True,
+            answer_every=timedelta(hours=1),
+        )
+
+    listing = await run("users", "list", env=base_env)
+    assert listing.code == 0, listing.err
+    lines = listing.out.splitlines()
+    assert lines[0] == "users:"
+    assert lines[1].startswith("  111 (admin) - added ")
+    assert lines[2].startswith("  222 Ivan [31mPetrov - added ")
+    assert lines[3] == "recent strangers (refused):"
+    assert lines[4].startswith("  999: 1 time(s), last ")
+    assert "\x1b" not in listing.out
+    as_json = (await run("users", "list", "--json", env=base_env)).json()
+    assert [u["user_id"] for u in as_json["users"]] == [111, 222]
+    assert [(s["user_id"], s["count"]) for s in as_json["strangers"]] == [(999, 1)]
+
+    removed = await run("users", "deny", "222", env=base_env)
+    assert removed.code == 0, removed.err
+    async with Database(base_env["DATABASE_PATH"]) as db:
+        entries = await AuditLog(db).recent()
+    assert [(e.user_id, e.action, e.detail) for e in reversed(entries)] == [
+        (None, "admin", "111 admin=True name= (command line)"),
+        (None, "allow", "222 admin=False name=Ivan [31mPetrov (command line)"),
+        (None, "deny", "222 (command line)"),
+    ]
+
+
+async def test_users_admin_lets_the_operator_back_in_after_a_deny(
+    base_env: dict[str, str],
+) -> None:
+    async with Database(base_env["DATABASE_PATH"]) as db:
+        users = UserRepository(db)
+        assert await users.seed_admin(111)
+        await users.upsert(333, name="Eve", is_admin=True, added_by=111)
+        assert await users.remove(111)  # the other admin removed the operator
+        assert not await users.seed_admin(111)  # ADMIN_IDS does not bring them back
+
+    back = await run("users", "admin", "111", env=base_env)
+
+    assert (back.code, back.out.strip()) == (0, "111 (-) added as an admin.")
+    async with Database(base_env["DATABASE_PATH"]) as db:
+        admin = await UserRepository(db).get(111)
+    assert admin is not None
+    assert admin.is_admin
+
+
+async def test_users_command_does_not_import_aiogram(base_env: dict[str, str]) -> None:
+    result = await run("users", "list", env=base_env, python_flags=("-X", "importtime"))
+    assert result.code == 0, result.err
+    assert "import time:" in result.err
+    assert "aiogram" not in result.err

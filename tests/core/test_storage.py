@@ -17,6 +17,7 @@ from storage.db import Database, utcnow
 from storage.messages import MessageRepository, NewMessage
 from storage.models import MessageState
 from storage.schema import MIGRATIONS
+from storage.strangers import StrangerRepository
 from storage.updates import PreviewRepository, ProcessedUpdates
 from storage.users import LastAdminError, UserRepository
 
@@ -411,3 +412,116 @@ async def test_two_connections_writing_concurrently(db_path: Path) -> None:
             events = await database.fetchone("SELECT COUNT(*) AS n FROM message_events")
             assert events is not None
             assert events["n"] == 400
+
+
+# ------------------------------------------------------------------ access (schema 2)
+
+
+async def test_upgrade_to_2_counts_the_admins_present_as_seeded(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(db_path) as conn:  # a database made by the previous version
+        conn.executescript(MIGRATIONS[0])
+        conn.execute(
+            "INSERT INTO users (user_id, name, is_admin, added_at) VALUES "
+            "(1, 'Ann', 1, '2026-01-01T00:00:00+00:00'), (2, 'Bob', 0, '2026-01-01T00:00:00+00:00')"
+        )
+        conn.execute("PRAGMA user_version = 1")
+    async with Database(db_path) as db:
+        users = UserRepository(db)
+        assert await users.seed_admin(1) is False  # already seen as an admin
+        assert await users.seed_admin(2) is True  # newly listed in ADMIN_IDS
+        assert await users.seed_admin(2) is False
+        await users.upsert(3, name="Cy", is_admin=False, added_by=1)
+        assert await users.remove(2) is True
+        assert await users.seed_admin(2) is False  # removed: never seeded again
+        assert await users.get(2) is None
+
+
+async def test_a_demoted_admin_is_not_seeded_again(db: Database) -> None:
+    users = UserRepository(db)
+    await users.upsert(1, name="Ann", is_admin=True, added_by=None)
+    await users.upsert(2, name="Bob", is_admin=True, added_by=1)
+    await users.upsert(2, name=None, is_admin=False, added_by=1)
+
+    assert await users.seed_admin(2) is False
+    bob = await users.get(2)
+    assert bob is not None
+    assert not bob.is_admin
+
+
+async def test_removing_a_user_cancels_only_their_open_previews(db: Database) -> None:
+    users = UserRepository(db)
+    previews = PreviewRepository(db)
+    await users.upsert(1, name="Ann", is_admin=True, added_by=None)
+    await users.upsert(2, name="Bob", is_admin=False, added_by=1)
+    for token, owner in (("a", 2), ("b", 2), ("c", 1)):
+        await previews.create(
+            token=token,
+            user_id=owner,
+            chat_id=owner,
+            recipient=RECIPIENT,
+            text="hi",
+            provider="smska",
+            ttl=timedelta(minutes=5),
+        )
+    await previews.set_state("b", "used")
+
+    assert await users.remove(2) is True
+
+    states = {t: p.state for t in "abc" if (p := await previews.get(t)) is not None}
+    assert states == {"a": "cancelled", "b": "used", "c": "open"}
+    assert await previews.claim("a", 2, "sending", utcnow()) is None
+
+
+async def test_a_refused_user_is_answered_once_per_period(db: Database) -> None:
+    strangers = StrangerRepository(db)
+    hour = timedelta(hours=1)
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    first = await strangers.note(9, "message: hi", start, can_answer=True, answer_every=hour)
+    group = await strangers.note(9, "message: group", start, can_answer=False, answer_every=hour)
+    soon = await strangers.note(
+        9, "message: again", start + timedelta(minutes=59), can_answer=True, answer_every=hour
+    )
+    later = await strangers.note(
+        9, "callback_query: x", start + hour, can_answer=True, answer_every=hour
+    )
+
+    assert (first.first_time, first.answer) == (True, True)
+    assert (group.first_time, group.answer) == (False, False)
+    assert soon.answer is False
+    assert later.answer is True
+    row = await strangers.get(9)
+    assert row is not None
+    assert (row.count, row.first_at, row.last_at) == (4, start, start + hour)
+    assert (row.last_detail, row.last_answered_at) == ("callback_query: x", start + hour)
+
+
+async def test_a_burst_of_refusals_gets_one_answer(db: Database) -> None:
+    strangers = StrangerRepository(db)
+    now = utcnow()
+    results = await asyncio.gather(
+        *(
+            strangers.note(9, f"m{n}", now, can_answer=True, answer_every=timedelta(hours=1))
+            for n in range(50)
+        )
+    )
+    assert sum(r.answer for r in results) == 1
+    assert sum(r.first_time for r in results) == 1
+    assert [s.count for s in await strangers.recent()] == [50]
+
+
+async def test_a_name_is_filled_only_when_empty(db: Database) -> None:
+    users = UserRepository(db)
+    await users.upsert(1, name="", is_admin=True, added_by=None)
+    await users.upsert(2, name="Set by an admin", is_admin=False, added_by=1)
+
+    assert await users.set_name_if_empty(1, "\u202eAnn\x00  Lee " + "x" * 100) is True
+    assert await users.set_name_if_empty(1, "Other") is False
+    assert await users.set_name_if_empty(2, "Other") is False
+    assert await users.set_name_if_empty(3, "Nobody") is False
+    ann, bob = await users.get(1), await users.get(2)
+    assert ann is not None
+    assert bob is not None
+    assert ann.name == ("Ann Lee " + "x" * 100)[:64]
+    assert bob.name == "Set by an admin"

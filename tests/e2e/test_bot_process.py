@@ -166,9 +166,21 @@ async def test_whole_product_over_a_restart(
         assert "smska" in balance.text and "smsrent" in balance.text
         assert "499" in balance.text  # smsrent: the balance its send reported
 
-        # The stranger's later attempts still reach no gateway.
+        # The stranger's later attempts still reach no gateway; within the hour they are
+        # not answered again, but a tap is always answered (silently), never left spinning.
         sends_so_far = len(gateways.requests)
-        await bot.say(STRANGER, "/balance")
+        taps_so_far = {id(c) for c in api.calls_of("answerCallbackQuery")}
+        api.send_text(STRANGER, "/balance", language_code="en")
+        api.press_button(STRANGER, STRANGER, refusal.message_id, "pv:send:x", language_code="en")
+        tap = await api.wait_for_call(
+            "answerCallbackQuery",
+            lambda c: id(c) not in taps_so_far,
+            timeout=15,
+        )
+        assert not tap.params.get("text")
+        strangers = await bot.say(ADMIN, "/users")
+        assert f"<code>{STRANGER}</code> — 3 times, " in strangers.text
+        assert len(api.messages_to(STRANGER)) == 1
         assert len(gateways.requests) == sends_so_far
     finally:
         assert await bot.stop() == 0
