@@ -13,6 +13,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramNetworkError,
+    TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
@@ -121,7 +122,7 @@ async def wait_for_telegram(bot: Bot, *, max_delay: float = MAX_RETRY_SECONDS) -
             return None
         try:
             return attempt.result()
-        except (TelegramNetworkError, TelegramServerError) as exc:
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
             log.warning("Telegram is unreachable (%s): retrying in %g s", exc, delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
