@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BotCommand, BotCommandScopeDefault, User
 from aiogram.utils.token import TokenValidationError
 
 from bot.cli import EXIT_CONFIG
 from bot.core import Core, open_core
 from bot.factory import create_dispatcher
-from bot.logging_setup import configure_logging
+from bot.logging_setup import configure_logging, install_redacting_hooks, redact_loop_errors
 from bot.settings import Settings
 from bot.telegram import TelegramNotifier, build_bot
 from handlers.middlewares import InFlightMiddleware
 from services.status import DeliveryTracker
-from storage.db import utcnow
+from storage.db import DatabaseUnavailable, utcnow
 
 log = logging.getLogger("bot")
+
+#: the longest wait between two tries to reach Telegram at start
+MAX_RETRY_SECONDS = 30.0
 
 
 COMMANDS: dict[str, list[tuple[str, str]]] = {
@@ -49,6 +60,7 @@ def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM. ``settings`` come from ``load_bot_settings``."""
     assert settings.bot_token is not None
     configure_logging(settings.log_level, settings.secret_values())
+    install_redacting_hooks(settings.secret_values())
     try:
         bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
     except TokenValidationError:
@@ -63,18 +75,60 @@ def run(settings: Settings) -> int:
     except TelegramUnauthorizedError:
         print("Telegram refused BOT_TOKEN (unauthorized): check it in @BotFather.", file=sys.stderr)
         return EXIT_CONFIG
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         pass
     return 0
 
 
 async def serve(settings: Settings, bot: Bot) -> None:
-    async with open_core(settings) as core:
-        notifier = TelegramNotifier(bot, core.messages)
-        tracker = DeliveryTracker(core.status, core.messages, notifier)
-        dp = create_dispatcher(core, tracker)
-        register_lifecycle(dp, core, bot, tracker, notifier)
-        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+    redact_loop_errors(settings.secret_values())
+    try:
+        async with open_core(settings) as core:
+            notifier = TelegramNotifier(bot, core.messages)
+            tracker = DeliveryTracker(core.status, core.messages, notifier)
+            dp = create_dispatcher(core, tracker)
+            register_lifecycle(dp, core, bot, tracker, notifier)
+            if await wait_for_telegram(bot) is None:
+                return  # SIGTERM/SIGINT while Telegram was unreachable
+            await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+    finally:
+        # Also when start fails (a refused token): no "Unclosed client session".
+        await bot.session.close()
+
+
+async def wait_for_telegram(bot: Bot, *, max_delay: float = MAX_RETRY_SECONDS) -> User | None:
+    """``getMe`` until Telegram answers, as polling itself does: one warning a try,
+    waiting 1 s, 2 s, 4 s ... up to ``max_delay``. ``None`` when SIGTERM/SIGINT came
+    first. A refused token (``TelegramUnauthorizedError``) is raised at once."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # start_polling installs its own handlers in their place.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    delay = 1.0
+    while True:
+        attempt = asyncio.ensure_future(bot.me())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({attempt, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not attempt.done():
+            attempt.cancel()
+            with contextlib.suppress(BaseException):
+                await attempt
+            return None
+        try:
+            return attempt.result()
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            log.warning("Telegram is unreachable (%s): retrying in %g s", exc, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return None
+        delay = min(delay * 2, max_delay)
 
 
 def register_lifecycle(
@@ -84,7 +138,7 @@ def register_lifecycle(
     tasks: list[asyncio.Task[None]] = []
 
     async def on_startup() -> None:
-        me = await bot.get_me()
+        me = await bot.me()  # fetched by wait_for_telegram
         for seeded in await core.user_admin.seed_admins(settings.admin_ids):
             if seeded.made_admin:
                 log.info("user %s is an admin (ADMIN_IDS)", seeded.user_id)

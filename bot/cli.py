@@ -239,12 +239,15 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         return output.emit(
             EXIT_CONFIG, f"error: {exc}", {"error": str(exc), "error_kind": "ConfigError"}
         )
-    from bot.logging_setup import configure_logging
+    from bot.logging_setup import configure_logging, install_redacting_hooks, redact_loop_errors
+    from storage.db import DatabaseUnavailable
 
     # The command line prints its own one-line result; logs only for errors, or when
     # LOG_LEVEL asks for more.
     level = "ERROR" if settings.log_level == "INFO" else settings.log_level
     configure_logging(level, settings.secret_values())
+    install_redacting_hooks(settings.secret_values())
+    text = ""
     if args.command == "send":
         text = " ".join(args.text)
         if args.text == ["-"]:
@@ -254,14 +257,25 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return output.emit(
                 EXIT_USAGE, f"error: {error} Nothing was sent.", _error_payload(error)
             )
-        return asyncio.run(_send(settings, output, args.phone, text, args.provider, args.key))
-    if args.command == "balance":
-        return asyncio.run(_balance(settings, output, args.provider))
-    if args.command == "status":
-        return asyncio.run(_status(settings, output, args.ref, args.provider))
-    if args.command == "users":
-        return asyncio.run(_users(settings, output, args))
-    raise AssertionError(args.command)  # pragma: no cover
+
+    async def command() -> int:
+        redact_loop_errors(settings.secret_values())
+        if args.command == "send":
+            return await _send(settings, output, args.phone, text, args.provider, args.key)
+        if args.command == "balance":
+            return await _balance(settings, output, args.provider)
+        if args.command == "status":
+            return await _status(settings, output, args.ref, args.provider)
+        if args.command == "users":
+            return await _users(settings, output, args)
+        raise AssertionError(args.command)  # pragma: no cover
+
+    try:
+        return asyncio.run(command())
+    except DatabaseUnavailable as exc:
+        return output.emit(
+            EXIT_CONFIG, f"error: {exc}", {"error": str(exc), "error_kind": "DatabaseUnavailable"}
+        )
 
 
 def _read_stdin(stdin: TextIO | None) -> str:

@@ -58,15 +58,18 @@ def build_gateways(
     settings: Settings, client: httpx.AsyncClient, *, sandbox_balance: Decimal | None = None
 ) -> Gateways:
     providers: dict[str, SmsProvider] = {}
+    # Each adapter masks every configured secret in the answers it passes on, not
+    # only its own: a gateway (or a proxy in front of it) may echo anything.
+    secrets = tuple(settings.secret_values())
     for name in settings.enabled_providers:
         if name == "smsrent":
             rent = settings.smsrent_config
             assert rent is not None
-            providers[name] = SmsrentProvider(rent, client)
+            providers[name] = SmsrentProvider(rent, client, secrets=secrets)
         elif name == "smska":
             ska = settings.smska_config
             assert ska is not None
-            providers[name] = SmskaProvider(ska, client)
+            providers[name] = SmskaProvider(ska, client, secrets=secrets)
         else:
             providers[name] = SandboxProvider(
                 balance=sandbox_balance if sandbox_balance is not None else SANDBOX_START_BALANCE,

@@ -2,14 +2,22 @@
 
 httpx logs every request URL at INFO: its loggers are kept at WARNING. As a second
 line of defence a filter on the handler masks every configured secret value in
-messages, arguments and tracebacks.
+messages, arguments and tracebacks. As the last one, ``install_redacting_hooks`` and
+``redact_loop_errors`` mask them in any traceback nobody caught (a bot token sits in
+every Bot API URL).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+import threading
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 QUIET_LOGGERS = ("httpx", "httpcore", "aiosqlite", "hpack", "asyncio")
@@ -18,8 +26,10 @@ QUIET_LOGGERS = ("httpx", "httpcore", "aiosqlite", "hpack", "asyncio")
 class RedactingFilter(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        # Longest first, so a secret containing another is masked whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        # Longest first, so a secret containing another is masked whole; URL-encoded
+        # forms too (a token or key inside a URL or a form body).
+        forms = {f for s in secrets if len(s) >= 4 for f in (s, quote(s, safe=""), quote_plus(s))}
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -55,3 +65,52 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def install_redacting_hooks(secrets: Iterable[str]) -> None:
+    """The last line of defence: an exception nobody caught, in the main thread or
+    another one, is printed with every configured secret masked."""
+    redactor = RedactingFilter(secrets)
+
+    def excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        sys.stderr.write(redactor.redact(text))
+        sys.stderr.flush()
+
+    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        text = "".join(
+            traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)
+        )
+        sys.stderr.write(redactor.redact(f"Exception in thread {name}:\n{text}"))
+        sys.stderr.flush()
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
+
+
+def redact_loop_errors(secrets: Iterable[str]) -> None:
+    """Sets the running loop's exception handler: errors of tasks nobody awaited are
+    logged with every configured secret masked. Call it first in ``asyncio.run``'s
+    coroutine."""
+    redactor = RedactingFilter(secrets)
+    log = logging.getLogger("asyncio")
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        message = str(context.get("message") or "Unhandled exception in the event loop")
+        exc = context.get("exception")
+        details = [
+            f"{key}: {value!r}"
+            for key, value in context.items()
+            if key not in ("message", "exception")
+        ]
+        text = "\n".join([message, *details])
+        if isinstance(exc, BaseException):
+            text += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("%s", redactor.redact(text.rstrip()))
+
+    asyncio.get_running_loop().set_exception_handler(handler)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -33,6 +34,31 @@ def _split_list(value: Any) -> Any:
     if isinstance(value, int):
         return [value]
     return value
+
+
+def url_problem(url: str, *, base_only: bool = False) -> str | None:
+    """What is wrong with a server URL (to follow the setting's name), or ``None``.
+    ``base_only``: a base that paths are appended to, so no query or fragment. The
+    value itself is never echoed (it may carry a password)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "is not a valid URL"
+    try:
+        port = parts.port
+    except ValueError:
+        return "has a port that is not a number from 1 to 65535"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host name (e.g. https://example.com)"
+    if port is not None and not 1 <= port <= 65535:
+        return "has a port outside 1..65535"
+    if any(c.isspace() for c in url):
+        return "must not contain spaces"
+    if base_only and (parts.query or parts.fragment or "?" in url or "#" in url):
+        return "must be a base address without ? or # (e.g. http://127.0.0.1:8081)"
+    return None
 
 
 class Settings(BaseSettings):
@@ -181,8 +207,13 @@ class Settings(BaseSettings):
                 except InvalidSenderName as exc:
                     problems.append(f"{env}: {exc}")
         for env, url in (("SMSRENT_URL", self.smsrent_url), ("SMSKA_URL", self.smska_url)):
-            if not url.startswith(("http://", "https://")):
-                problems.append(f"{env} must start with http:// or https://")
+            if (problem := url_problem(url)) is not None:
+                problems.append(f"{env} {problem}")
+        # aiogram builds "{base}/bot{token}/{method}": a query or fragment would
+        # swallow the token and method.
+        api_url = self.telegram_api_url
+        if api_url is not None and (problem := url_problem(api_url, base_only=True)):
+            problems.append(f"TELEGRAM_API_URL {problem}")
         if problems:
             raise ValueError("; ".join(problems))
         enabled = self.enabled_providers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -140,10 +141,13 @@ def parse_status_answer(raw: str) -> tuple[DeliveryState, str, str]:
 
 
 class SmskaProvider:
-    def __init__(self, config: SmskaConfig, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, config: SmskaConfig, client: httpx.AsyncClient, *, secrets: Sequence[str] = ()
+    ) -> None:
+        """``secrets``: every other configured secret, masked in answers as well."""
         self._config = config
         self._client = client
-        self._secrets = (config.api_password.get_secret_value(),)
+        self._secrets = (config.api_password.get_secret_value(), *secrets)
 
     @property
     def name(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -123,9 +124,13 @@ def _error_for(line: str, raw: str) -> GatewayRefused | ProtocolError:
 
 
 class SmsrentProvider:
-    def __init__(self, config: SmsrentConfig, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, config: SmsrentConfig, client: httpx.AsyncClient, *, secrets: Sequence[str] = ()
+    ) -> None:
+        """``secrets``: every other configured secret, masked in answers as well."""
         self._config = config
         self._client = client
+        self._secrets = (config.secret_key.get_secret_value(), *secrets)
         self._codec = _PYTHON_CODEC[config.encoding]
         self._last_balance: Balance | None = None
 
@@ -181,7 +186,7 @@ class SmsrentProvider:
             self.encode_request(sms),
             provider=NAME,
             idempotent=False,
-            secrets=(self._config.secret_key.get_secret_value(),),
+            secrets=self._secrets,
         )
         try:
             balance, message_id = parse_send_answer(answer.text)

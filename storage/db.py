@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -27,6 +29,16 @@ BUSY_TIMEOUT_MS = 10_000
 #: locked past the busy timeout, a read-only file): callers that must not lose what
 #: they know catch these and retry
 STORAGE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened or used. ``reason`` is one sentence for a person
+    (no traceback needed); ``str()`` reads ``DATABASE_PATH=<path>: <reason>``."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"DATABASE_PATH={path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 def utcnow() -> datetime:
@@ -48,17 +60,43 @@ class Database:
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
+        """Open, configure and migrate; any failure raises ``DatabaseUnavailable`` and
+        leaves nothing open (a live aiosqlite thread would keep the process alive)."""
         if isinstance(self.path, Path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(self.path), isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a committed send record survives a power cut too, not only kill -9.
-        await conn.execute("PRAGMA synchronous = FULL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        self._conn = conn
-        await self._migrate()
+            self._prepare_path(self.path)
+        try:
+            conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(self.path, _sqlite_reason(exc, self.path)) from None
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed send record survives a power cut too, not only kill -9.
+            await conn.execute("PRAGMA synchronous = FULL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            self._conn = conn
+            await self._migrate()
+        except BaseException as exc:
+            self._conn = None
+            with contextlib.suppress(Exception):
+                await asyncio.shield(conn.close())
+            if isinstance(exc, sqlite3.Error):
+                raise DatabaseUnavailable(self.path, _sqlite_reason(exc, self.path)) from None
+            if isinstance(exc, OSError):
+                raise DatabaseUnavailable(self.path, _os_reason(exc)) from None
+            raise
+
+    @staticmethod
+    def _prepare_path(path: Path) -> None:
+        if path.is_dir():
+            raise DatabaseUnavailable(path, "this is a folder, not a database file.")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                path, f"cannot create the folder {path.parent}: {_os_reason(exc)}"
+            ) from None
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -84,14 +122,19 @@ class Database:
             row = await cursor.fetchone()
             version = int(row[0]) if row else 0
             if version > len(MIGRATIONS):
-                raise RuntimeError(
-                    f"the database {self.path} has schema version {version}, newer than this "
-                    f"program knows ({len(MIGRATIONS)}): upgrade smsbot"
+                raise DatabaseUnavailable(
+                    self.path,
+                    f"the database has schema version {version}, newer than this program "
+                    f"knows ({len(MIGRATIONS)}): upgrade smsbot.",
                 )
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _statements(script):
                     await conn.execute(statement)
                 await conn.execute(f"PRAGMA user_version = {number}")
+            if version == len(MIGRATIONS):
+                # A write even when there is nothing to migrate: a read-only file fails
+                # here, at start, rather than at the first send.
+                await conn.execute(f"PRAGMA user_version = {version}")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -124,6 +167,46 @@ class Database:
             cursor = await self.conn.execute(sql, tuple(params))
             row: sqlite3.Row | None = await cursor.fetchone()
             return row
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return "a file is in the way where a folder should be."
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied."
+    if exc.errno == errno.EROFS:
+        return "the file system is read-only."
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full."
+    return f"{exc.strerror or type(exc).__name__}."
+
+
+def _sqlite_reason(exc: sqlite3.Error, path: Path | str) -> str:
+    """One sentence for what SQLite reported (its texts carry no secret)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_NOTADB:
+        return "the file is not an SQLite database (corrupted, or another kind of file)."
+    if primary == sqlite3.SQLITE_CORRUPT:
+        return "the database file is corrupted (truncated or damaged): restore it from a backup."
+    if primary == sqlite3.SQLITE_READONLY:
+        return "the database is read-only: the bot needs write access to it and its folder."
+    if primary in (sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH):
+        return "permission denied."
+    if primary == sqlite3.SQLITE_FULL:
+        return "the disk is full."
+    if primary == sqlite3.SQLITE_BUSY:
+        return "the database stayed locked by another process."
+    if primary == sqlite3.SQLITE_IOERR:
+        return "a read or write error on the disk."
+    if primary == sqlite3.SQLITE_CANTOPEN:
+        if isinstance(path, Path):
+            if path.is_dir():
+                return "this is a folder, not a database file."
+            if not os.access(path.parent, os.W_OK):
+                return "cannot open the file: permission denied on its folder."
+        return "the database file cannot be opened."
+    return f"the database cannot be used ({exc})."
 
 
 def _statements(script: str) -> list[str]:
