@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from bot.settings import ConfigError, Settings, load_settings
 from providers.errors import (
+    GatewayNotConfigured,
     GatewayRefused,
     MessageNotFound,
     NotSent,
@@ -40,6 +41,7 @@ EXIT_UNKNOWN = 6
 EXIT_PROTOCOL = 7
 EXIT_UNSUPPORTED = 8
 EXIT_NOT_FOUND = 9
+EXIT_NOT_CONFIGURED = 10
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "done (for send: the gateway accepted the message)",
@@ -52,6 +54,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_PROTOCOL: "the gateway's answer was not understood (balance, status)",
     EXIT_UNSUPPORTED: "the gateway offers no such request (e.g. smsrent has no status)",
     EXIT_NOT_FOUND: "no such message",
+    EXIT_NOT_CONFIGURED: "the gateway of this message is not configured here: the last known "
+    "state is shown",
 }
 
 
@@ -70,6 +74,8 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_PROTOCOL
     if isinstance(error, UnsupportedOperation):
         return EXIT_UNSUPPORTED
+    if isinstance(error, GatewayNotConfigured):
+        return EXIT_NOT_CONFIGURED
     return EXIT_INTERNAL
 
 
@@ -404,6 +410,15 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
         if record is not None and isinstance(check.error, UnsupportedOperation):
             parts.append(f"- {check.error.provider} offers no delivery status")
             return output.emit(EXIT_OK, " ".join(p for p in parts if p), payload)
+        if record is not None and isinstance(check.error, GatewayNotConfigured):
+            # Not a failure of the message: say why it was not asked, and show what is known.
+            parts.append(
+                f"- {check.error.provider} is not configured here, so it was not asked; "
+                f"this is the last known state (as of {record.updated_at:%Y-%m-%d %H:%M} UTC)"
+            )
+            human = " ".join(p for p in parts if p)
+            payload["error"] = human
+            return output.emit(EXIT_NOT_CONFIGURED, human, payload)
         human = " ".join(p for p in parts if p)
         message = describe_error(check.error, sending=False)
         return output.emit(

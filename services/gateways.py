@@ -13,6 +13,7 @@ class UnknownProvider(InvalidInput):
     def __init__(self, name: str, enabled: Sequence[str]) -> None:
         super().__init__(f"There is no gateway “{name[:30]}” here. Enabled: {', '.join(enabled)}.")
         self.name = name
+        self.enabled = list(enabled)
 
 
 @dataclass(frozen=True)

@@ -292,6 +292,36 @@ async def test_status_of_smsrent_message(
     assert len(fake_gateways.requests) == 1  # the send only
 
 
+async def test_status_of_a_message_whose_gateway_is_no_longer_configured(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    """smska sent it; now only smsrent is configured: the answer says smska is not
+    configured here (not "offers no delivery status"), shows the last known state and
+    exits with its own code."""
+    message_id, _ = await _send_in_process(fake_gateways, gateway_env, "smska")
+    env = {k: v for k, v in gateway_env.items() if not k.startswith("SMSKA_")}
+    result = await run("status", f"#{message_id}", env=env)
+    assert result.code == 10, (result.out, result.err)
+    assert "offers no delivery status" not in result.err
+    assert "smska is not configured here" in result.err
+    assert "last known state" in result.err
+    assert f"#{message_id}" in result.err and ": sent" in result.err
+
+    as_json = await run("status", f"#{message_id}", "--json", env=env)
+    assert as_json.code == 10
+    payload = as_json.json()
+    assert payload["exit_code"] == 10
+    assert payload["ok"] is False
+    assert payload["state"] == "sent"
+    assert payload["provider"] == "smska"
+    assert payload["error_kind"] == "GatewayNotConfigured"
+    assert len(fake_gateways.requests) == 1  # the send only: nobody was asked
+
+    helped = await run("--help", env=env)
+    assert "10  the gateway of this message is not configured here" in helped.out
+    assert EXIT_CODES[10].startswith("the gateway of this message is not configured")
+
+
 # ---------------------------------------------------------------------- key
 
 
