@@ -43,6 +43,9 @@ EXIT_UNSUPPORTED = 8
 EXIT_NOT_FOUND = 9
 EXIT_NOT_CONFIGURED = 10
 
+#: The longest ``--key`` accepted (it is stored with the message).
+MAX_KEY_LENGTH = 200
+
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "done (for send: the gateway accepted the message)",
     EXIT_INTERNAL: "internal error (a bug: please report it)",
@@ -57,6 +60,18 @@ EXIT_CODES: dict[int, str] = {
     EXIT_NOT_CONFIGURED: "the gateway of this message is not configured here: the last known "
     "state is shown",
 }
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``--key`` cannot be used, or None. An empty or blank key would silently mean
+    "no key" (a repeat would send again), so it is refused like any other bad key."""
+    if not key.strip():
+        return "--key is empty: give a non-blank idempotency key, or leave --key out."
+    if len(key) > MAX_KEY_LENGTH:
+        return f"--key is too long: {len(key)} characters, at most {MAX_KEY_LENGTH}."
+    if not key.isprintable():
+        return "--key contains control characters (tabs, newlines…): use printable text."
+    return None
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -152,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--key",
         metavar="KEY",
-        help="idempotency key: a second send with the same key sends nothing and reports the first",
+        help="idempotency key (printable, non-blank, up to 200 characters): a second send "
+        "with the same key sends nothing and reports the first",
     )
     common(send, "gateway to use (default: DEFAULT_PROVIDER)")
 
@@ -203,6 +219,14 @@ def _error_payload(error: BaseException, *, sending: bool = True) -> dict[str, A
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     output = Output(getattr(args, "json", False), sys.stdout, sys.stderr)
+    if args.command == "send" and args.key is not None:
+        problem = key_problem(args.key)
+        if problem is not None:
+            return output.emit(
+                EXIT_USAGE,
+                f"error: {problem} Nothing was sent.",
+                {"error": problem, "error_kind": "InvalidKey"},
+            )
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -245,7 +269,7 @@ async def _send(
         )
         _finish_before_exiting(output.err)
         outcome = await core.sender.send(
-            prepared, Origin(source="cli"), idempotency_key=f"cli:{key}" if key else None
+            prepared, Origin(source="cli"), idempotency_key=None if key is None else f"cli:{key}"
         )
         record = outcome.record
         if outcome.duplicate:
