@@ -1,4 +1,5 @@
-"""The command line, for scripts and cron: ``python -m bot send|balance|status``.
+"""The command line, for scripts and cron: ``python -m bot send|balance|status``
+(and the parser of ``python -m bot demo``, which runs in ``bot.demo``).
 
 It shares the services with the bot and never imports aiogram, so it starts fast.
 One clear line for people (errors on stderr), ``--json`` for machines, and an exit
@@ -132,6 +133,7 @@ def _epilog() -> str:
         '  echo "disk full" | python -m bot send +7-912-345-67-89 - --provider smska',
         "  python -m bot balance --json",
         "  python -m bot status 42",
+        "  python -m bot demo          # try the bot in this terminal, nothing is really sent",
     ]
     return "\n".join(lines)
 
@@ -146,6 +148,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the Telegram bot (the default)")
+    demo = sub.add_parser(
+        "demo",
+        help="try the bot in this terminal: no token, no account, nothing really sent",
+        description="Runs the real bot against a Telegram stand-in in this terminal: type "
+        "as a Telegram user (an admin), see the bot's answers, press buttons with !press N "
+        "(!help lists the console commands; Ctrl-D or Ctrl-C stops). Always the sandbox "
+        "gateway and its own database (emptied at each start), whatever .env says.",
+    )
+    demo.add_argument(
+        "--lang", choices=["en", "ru"], default="en", help="your Telegram language (default: en)"
+    )
+    demo.add_argument(
+        "--user-id", type=int, default=111, metavar="ID", help="your Telegram id (default: 111)"
+    )
+    demo.add_argument(
+        "--database",
+        default="data/demo.sqlite3",
+        metavar="PATH",
+        help="the demo's own database, emptied at each start (default: data/demo.sqlite3)",
+    )
 
     def common(p: argparse.ArgumentParser, provider_help: str) -> None:
         p.add_argument("--provider", metavar="NAME", help=provider_help)
