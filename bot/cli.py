@@ -125,7 +125,7 @@ def exit_code_for_record(state: str, error_kind: str | None) -> int:
 
 def _epilog() -> str:
     lines = ["exit codes:"]
-    lines += [f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    lines += [f"  {code:>2}  {meaning}" for code, meaning in EXIT_CODES.items()]
     lines += [
         "",
         "examples:",
