@@ -1,5 +1,6 @@
 """``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status|users`` is
-the command line. aiogram is imported only to run the bot."""
+the command line; ``python -m bot demo`` runs the bot in the terminal against a Telegram
+stand-in. aiogram is imported only to run the bot."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli import main as cli_main
 
         return cli_main(args)
+    if args and args[0] == "demo":
+        from bot.cli import build_parser
+        from bot.demo import run_demo
+
+        return run_demo(build_parser().parse_args(args))
     if args and args[0] != "run":
         from bot.cli import build_parser
 

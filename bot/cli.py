@@ -1,4 +1,5 @@
-"""The command line, for scripts and cron: ``python -m bot send|balance|status|users``.
+"""The command line, for scripts and cron: ``python -m bot send|balance|status|users``
+(and the parser of ``python -m bot demo``, which runs in ``bot.demo``).
 
 It shares the services with the bot and never imports aiogram, so it starts fast.
 One clear line for people (errors on stderr), ``--json`` for machines, and an exit
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.settings import ConfigError, Settings, load_settings
 from providers.errors import (
+    GatewayNotConfigured,
     GatewayRefused,
     MessageNotFound,
     NotSent,
@@ -44,10 +46,14 @@ EXIT_UNKNOWN = 6
 EXIT_PROTOCOL = 7
 EXIT_UNSUPPORTED = 8
 EXIT_NOT_FOUND = 9
+EXIT_NOT_CONFIGURED = 10
 EXIT_LAST_ADMIN = 11
 
 #: how long a command-line send keeps trying to write a result the database refused
 WRITE_RETRY_SECONDS = 30.0
+
+#: The longest ``--key`` accepted (it is stored with the message).
+MAX_KEY_LENGTH = 200
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "done (for send: the gateway accepted the message)",
@@ -60,8 +66,22 @@ EXIT_CODES: dict[int, str] = {
     EXIT_PROTOCOL: "the gateway's answer was not understood (balance, status)",
     EXIT_UNSUPPORTED: "the gateway offers no such request (e.g. smsrent has no status)",
     EXIT_NOT_FOUND: "no such message (users: no such user)",
+    EXIT_NOT_CONFIGURED: "the gateway of this message is not configured here: the last known "
+    "state is shown",
     EXIT_LAST_ADMIN: "refused: the change would leave no admin (users deny)",
 }
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``--key`` cannot be used, or None. An empty or blank key would silently mean
+    "no key" (a repeat would send again), so it is refused like any other bad key."""
+    if not key.strip():
+        return "--key is empty: give a non-blank idempotency key, or leave --key out."
+    if len(key) > MAX_KEY_LENGTH:
+        return f"--key is too long: {len(key)} characters, at most {MAX_KEY_LENGTH}."
+    if not key.isprintable():
+        return "--key contains control characters (tabs, newlines…): use printable text."
+    return None
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -79,6 +99,8 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_PROTOCOL
     if isinstance(error, UnsupportedOperation):
         return EXIT_UNSUPPORTED
+    if isinstance(error, GatewayNotConfigured):
+        return EXIT_NOT_CONFIGURED
     return EXIT_INTERNAL
 
 
@@ -113,7 +135,7 @@ def exit_code_for_record(state: str, error_kind: str | None) -> int:
 
 def _epilog() -> str:
     lines = ["exit codes:"]
-    lines += [f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    lines += [f"  {code:>2}  {meaning}" for code, meaning in EXIT_CODES.items()]
     lines += [
         "",
         "examples:",
@@ -123,6 +145,7 @@ def _epilog() -> str:
         "  python -m bot status 42",
         "  python -m bot users list",
         "  python -m bot users admin 123456789",
+        "  python -m bot demo          # try the bot in this terminal, nothing is really sent",
     ]
     return "\n".join(lines)
 
@@ -137,6 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the Telegram bot (the default)")
+    demo = sub.add_parser(
+        "demo",
+        help="try the bot in this terminal: no token, no account, nothing really sent",
+        description="Runs the real bot against a Telegram stand-in in this terminal: type "
+        "as a Telegram user (an admin), see the bot's answers, press buttons with !press N "
+        "(!help lists the console commands; Ctrl-D or Ctrl-C stops). Always the sandbox "
+        "gateway and its own database (emptied at each start), whatever .env says.",
+    )
+    demo.add_argument(
+        "--lang", choices=["en", "ru"], default="en", help="your Telegram language (default: en)"
+    )
+    demo.add_argument(
+        "--user-id", type=int, default=111, metavar="ID", help="your Telegram id (default: 111)"
+    )
+    demo.add_argument(
+        "--database",
+        default="data/demo.sqlite3",
+        metavar="PATH",
+        help="the demo's own database, emptied at each start (default: data/demo.sqlite3)",
+    )
 
     def common(p: argparse.ArgumentParser, provider_help: str) -> None:
         p.add_argument("--provider", metavar="NAME", help=provider_help)
@@ -158,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--key",
         metavar="KEY",
-        help="idempotency key: a second send with the same key sends nothing and reports the first",
+        help="idempotency key (printable, non-blank, up to 200 characters): a second send "
+        "with the same key sends nothing and reports the first",
     )
     common(send, "gateway to use (default: DEFAULT_PROVIDER)")
 
@@ -233,6 +277,14 @@ def _error_payload(error: BaseException, *, sending: bool = True) -> dict[str, A
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     output = Output(getattr(args, "json", False), sys.stdout, sys.stderr)
+    if args.command == "send" and args.key is not None:
+        problem = key_problem(args.key)
+        if problem is not None:
+            return output.emit(
+                EXIT_USAGE,
+                f"error: {problem} Nothing was sent.",
+                {"error": problem, "error_kind": "InvalidKey"},
+            )
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -304,7 +356,7 @@ async def _send(
         )
         _finish_before_exiting(output.err)
         outcome = await core.sender.send(
-            prepared, Origin(source="cli"), idempotency_key=f"cli:{key}" if key else None
+            prepared, Origin(source="cli"), idempotency_key=None if key is None else f"cli:{key}"
         )
         record = outcome.record
         if outcome.duplicate:
@@ -483,6 +535,15 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
         if record is not None and isinstance(check.error, UnsupportedOperation):
             parts.append(f"- {check.error.provider} offers no delivery status")
             return output.emit(EXIT_OK, " ".join(p for p in parts if p), payload)
+        if record is not None and isinstance(check.error, GatewayNotConfigured):
+            # Not a failure of the message: say why it was not asked, and show what is known.
+            parts.append(
+                f"- {check.error.provider} is not configured here, so it was not asked; "
+                f"this is the last known state (as of {record.updated_at:%Y-%m-%d %H:%M} UTC)"
+            )
+            human = " ".join(p for p in parts if p)
+            payload["error"] = human
+            return output.emit(EXIT_NOT_CONFIGURED, human, payload)
         human = " ".join(p for p in parts if p)
         message = describe_error(check.error, sending=False)
         return output.emit(

@@ -10,7 +10,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from handlers.texts import Html, Lang, t
+from handlers.texts import Html, Lang, esc, t
 from services.gateways import Gateways
 from storage.models import UserRecord
 
@@ -37,11 +37,12 @@ async def answer_lines(
 
 
 def help_text(lang: Lang, user: UserRecord, gateways: Gateways) -> str:
-    names = ", ".join(gateways.names)
+    others = [name for name in gateways.names if name != gateways.default]
+    also = t(lang, "help_other_gateways", names=", ".join(others)) if others else ""
     text = t(
         lang,
         "help",
-        gateways=f"{gateways.default} ({names})",
+        gateways=Html(esc(gateways.default) + also),
         admin=Html(t(lang, "help_admin") if user.is_admin else ""),
     )
     if gateways.default == "sandbox":
@@ -74,8 +75,12 @@ def create_fallback_router() -> Router:
 
     @router.message()
     async def anything_else(message: Message, lang: Lang) -> None:
-        if message.chat.type == "private":
+        if message.chat.type != "private":
+            return
+        if (message.text or "").lstrip().startswith("/"):
             await message.answer(t(lang, "unknown_command"))
+        else:  # plain text (or a photo, a sticker…) is not a command: say what the bot does
+            await message.answer(t(lang, "not_a_command"))
 
     @router.callback_query()
     async def any_other_button(query: CallbackQuery, lang: Lang) -> None:

@@ -9,7 +9,7 @@ from aiogram.types import Message
 from handlers.common import answer_lines
 from handlers.parsing import parse_int
 from handlers.render import error_reason, fmt_time, status_text
-from handlers.texts import Html, Lang, esc, state_name, t
+from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
 from providers.sms import InvalidInput
 from services.balance import BalanceService
 from services.status import DeliveryTracker, StatusService
@@ -17,6 +17,11 @@ from storage.models import MessageRecord, UserRecord
 
 HISTORY_DEFAULT = 10
 HISTORY_MAX = 50
+
+
+def source_name(lang: Lang, source: str) -> str:
+    """Who sent a message that has no Telegram user: the command line."""
+    return t(lang, "source_cli") if source == "cli" else source
 
 
 def create_info_router() -> Router:
@@ -38,8 +43,7 @@ def create_info_router() -> Router:
                         lang,
                         "balance_line",
                         gateway=line.provider,
-                        amount=b.amount,
-                        unit=b.unit,
+                        amount=amount_with_unit(lang, b.amount, b.unit),
                         note=Html(note),
                     )
                 )
@@ -116,7 +120,7 @@ def create_info_router() -> Router:
         for r in records:
             who = ""
             if user.is_admin:
-                who = f" · {esc(r.user_name or r.user_id or r.source)}"
+                who = f" · {esc(r.user_name or r.user_id or source_name(lang, r.source))}"
             preview = r.text if len(r.text) <= 40 else r.text[:39] + "…"
             lines.append(
                 f"#{r.id} {esc(fmt_time(r.created_at))} → +{esc(r.recipient)} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from handlers.texts import Html, Lang, esc, state_name, t
+from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
 from providers import errors as e
 from providers.sms import (
     AmbiguousPhone,
@@ -106,7 +106,9 @@ def error_reason(error: e.ProviderError, lang: Lang) -> str:
             if isinstance(error, e.OutcomeUnknown) and raw:
                 text += f" (<code>{esc(raw)}</code>)"
             return text
-    return esc(error.message)
+    if isinstance(error, e.GatewayNotConfigured):
+        return t(lang, "status_not_configured", gateway=error.provider).strip()
+    return t(lang, "gateway_error_generic", gateway=error.provider, reason=error.message)
 
 
 def input_error(error: InvalidInput, lang: Lang) -> str:
@@ -136,7 +138,9 @@ def input_error(error: InvalidInput, lang: Lang) -> str:
             return t(lang, "invalid_input", reason=Html(t(lang, "text_invalid_unicode")))
         if "empty" in error.reason:
             return t(lang, "invalid_input", reason=Html(t(lang, "empty_text")))
-    return t(lang, "invalid_input", reason=str(error))
+        if "NUL" in error.reason:
+            return t(lang, "invalid_input", reason=Html(t(lang, "text_has_nul")))
+    return t(lang, "invalid_input", reason=Html(t(lang, "invalid_generic", reason=str(error))))
 
 
 def _number_or_gateway_reason(error: InvalidInput, lang: Lang) -> str | None:
@@ -203,7 +207,9 @@ def sent_text(record: MessageRecord, lang: Lang, outcome: SendOutcome | None = N
     balance = ""
     if record.balance_after is not None:
         balance = t(
-            lang, "balance_line_after", amount=record.balance_after, unit=record.balance_unit or ""
+            lang,
+            "balance_line_after",
+            amount=amount_with_unit(lang, record.balance_after, record.balance_unit),
         )
     if record.simulated:
         text = t(
@@ -272,7 +278,9 @@ def status_text(check: StatusCheck, lang: Lang) -> str:
         gid=Html(gid),
     )
     if check.error is not None:
-        if isinstance(check.error, e.UnsupportedOperation):
+        if isinstance(check.error, e.GatewayNotConfigured):
+            text += t(lang, "status_not_configured", gateway=record.provider)
+        elif isinstance(check.error, e.UnsupportedOperation):
             text += t(lang, "status_no_request", gateway=record.provider)
         else:
             text += t(lang, "status_check_failed", reason=Html(error_reason(check.error, lang)))
@@ -301,7 +309,7 @@ def stored_reason(record: MessageRecord, lang: Lang) -> str:
             )
     if record.state == MessageState.UNKNOWN:
         return t(lang, "unknown_generic", gateway=record.provider)
-    return esc(record.error_text or "")
+    return t(lang, "send_error_generic", gateway=record.provider, reason=record.error_text or "")
 
 
 def fmt_time(moment: datetime) -> str:

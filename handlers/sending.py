@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from handlers.parsing import parse_send_args
 from handlers.render import input_error, send_outcome
-from handlers.texts import Html, Lang, esc, state_name, t
+from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
 from providers.sms import AmbiguousPhone, InvalidInput
 from services.balance import BalanceService
 from services.limits import LimitExceeded, LimitHit, RateLimiter
@@ -310,7 +310,11 @@ async def show_preview(
         ttl=deps.options.preview_ttl,
     )
     balance = await deps.balances.last_known(prepared.provider)
-    balance_text = f"{balance.amount} {balance.unit}" if balance else t(lang, "balance_unknown")
+    balance_text = (
+        amount_with_unit(lang, balance.amount, balance.unit)
+        if balance
+        else t(lang, "balance_unknown")
+    )
     body = t(
         lang,
         "preview",

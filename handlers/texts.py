@@ -28,13 +28,13 @@ def esc(value: object) -> str:
 
 TEXTS: dict[str, dict[Lang, str]] = {
     "not_allowed": {
-        "ru": "⛔ Вы не в списке пользователей этого бота.\nВаш Telegram id: <code>{user_id}</code>\n"
+        "ru": "⛔ Вы не в списке пользователей этого бота.\nВаш ID в Telegram: <code>{user_id}</code>\n"
         "Перешлите его администратору: он добавит вас командой <code>/allow {user_id}</code>.",
         "en": "⛔ You are not on this bot's list of users.\nYour Telegram id: <code>{user_id}</code>\n"
         "Send it to an admin, who can add you with <code>/allow {user_id}</code>.",
     },
     "not_allowed_short": {
-        "ru": "⛔ Нет доступа. Ваш id: {user_id}",
+        "ru": "⛔ Нет доступа. Ваш ID: {user_id}",
         "en": "⛔ Not allowed. Your id: {user_id}",
     },
     "help": {
@@ -176,8 +176,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "🧪 #{id} accepted by the sandbox for <code>+{phone}</code> — nothing was really sent.\nId: <code>{gateway_id}</code>{balance}",
     },
     "balance_line_after": {
-        "ru": "\nОстаток: {amount} {unit}",
-        "en": "\nBalance left: {amount} {unit}",
+        "ru": "\nОстаток: {amount}",
+        "en": "\nBalance left: {amount}",
     },
     "failover_note": {
         "ru": "\n↪️ Сначала пробовал {failed}: {reason} — ничего не ушло, поэтому отправил через {gateway}.",
@@ -209,8 +209,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "balance_title": {"ru": "💰 <b>Баланс</b>", "en": "💰 <b>Balance</b>"},
     "balance_line": {
-        "ru": "{gateway}: {amount} {unit}{note}",
-        "en": "{gateway}: {amount} {unit}{note}",
+        "ru": "{gateway}: {amount}{note}",
+        "en": "{gateway}: {amount}{note}",
     },
     "balance_from_send": {
         "ru": " (по последней отправке #{id}, {at})",
@@ -258,7 +258,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "allow_usage": {
         "ru": "Напишите <code>/allow 123456789 Имя</code> или <code>/allow 123456789 admin</code>. "
-        "Свой id человек узнает, написав боту.",
+        "Свой ID человек узнает, написав боту.",
         "en": "Write <code>/allow 123456789 Name</code> or <code>/allow 123456789 admin</code>. "
         "A person learns their id by writing to the bot.",
     },
@@ -388,6 +388,46 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Эта кнопка больше не действует. Ничего не сделано.",
         "en": "This button is no longer valid. Nothing was done.",
     },
+    # --- answers: status of an unconfigured gateway, Russian without English, plain text ---
+    "status_not_configured": {
+        "ru": "\nℹ️ Шлюз {gateway} здесь не настроен, поэтому я его не спрашивал: "
+        "показано последнее известное состояние.",
+        "en": "\nℹ️ {gateway} is not configured here, so it was not asked: "
+        "this is the last known state.",
+    },
+    "help_other_gateways": {"ru": " (также: {names})", "en": " (also: {names})"},
+    "not_a_command": {
+        "ru": "Я отправляю SMS. Чтобы отправить, напишите команду, например:\n"
+        "<code>/send 79123456789 текст сообщения</code>\n"
+        "или просто /send — и я спрошу номер и текст. Все команды: /help",
+        "en": "I send SMS. To send one, write a command, for example:\n"
+        "<code>/send 79123456789 message text</code>\n"
+        "or just /send and I will ask for the number and the text. All commands: /help",
+    },
+    "text_has_nul": {
+        "ru": "В тексте есть нулевой символ: такое сообщение отправить нельзя.",
+        "en": "The message text contains a NUL character.",
+    },
+    "invalid_generic": {
+        "ru": "Не получилось разобрать запрос: проверьте номер, текст и шлюз.",
+        "en": "{reason}",
+    },
+    "gateway_error_generic": {
+        "ru": "ошибка шлюза {gateway}",
+        "en": "{reason}",
+    },
+    "send_error_generic": {
+        "ru": "ошибка при отправке через {gateway}",
+        "en": "{reason}",
+    },
+    "source_cli": {"ru": "командная строка", "en": "command line"},
+}
+
+#: Units a gateway reports its balance in, as the bot says them: Russian has three
+#: forms (1 кредит, 2 кредита, 5 кредитов); a unit not listed is shown as it is.
+UNIT_NAMES: dict[str, dict[Lang, tuple[str, str, str]]] = {
+    "credits": {"ru": ("кредит", "кредита", "кредитов"), "en": ("credit", "credits", "credits")},
+    "SMS": {"ru": ("SMS", "SMS", "SMS"), "en": ("SMS", "SMS", "SMS")},
 }
 
 STATE_NAMES: dict[str, dict[Lang, str]] = {
@@ -412,3 +452,21 @@ def t(lang: Lang, key: str, **params: object) -> str:
 
 def state_name(lang: Lang, state: str) -> str:
     return STATE_NAMES.get(state, {}).get(lang, state)
+
+
+def amount_with_unit(lang: Lang, amount: object, unit: str | None) -> str:
+    """``7463 кредитов`` / ``7463 credits``: the amount and its unit in ``lang``."""
+    forms = UNIT_NAMES.get(unit or "", {}).get(lang)
+    if forms is None:
+        return f"{amount} {unit}" if unit else str(amount)
+    text = str(amount)
+    if not text.lstrip("-").isdigit():
+        return f"{text} {forms[1]}"  # a fraction: 2.5 кредита
+    n = abs(int(text))
+    if lang == "en":
+        return f"{text} {forms[0] if n == 1 else forms[2]}"
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{text} {forms[0]}"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return f"{text} {forms[1]}"
+    return f"{text} {forms[2]}"

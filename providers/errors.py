@@ -11,6 +11,8 @@ from the class alone:
   with this outcome must never be retried automatically.
 * ``ProtocolError``: a balance or status answer that cannot be understood.
 * ``UnsupportedOperation``: the gateway offers no such request.
+* ``GatewayNotConfigured``: a recorded message's gateway is not configured here, so
+  it cannot be asked (its last stored state is shown instead).
 
 No error text ever contains a credential.
 """
@@ -115,6 +117,14 @@ class UnsupportedOperation(ProviderError):
     def __init__(self, provider: str, operation: str) -> None:
         super().__init__(provider, f"the gateway offers no {operation} request")
         self.operation = operation
+
+
+class GatewayNotConfigured(ProviderError):
+    """The gateway a recorded message went through is not configured here (any more):
+    it cannot be asked, so its last stored state is all there is to show."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(provider, "the gateway is not configured here")
 
 
 class TransportError(ProviderError):

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from providers.base import DeliveryState, DeliveryStatus
-from providers.errors import ProviderError, UnsupportedOperation
+from providers.errors import GatewayNotConfigured, ProviderError, UnsupportedOperation
 from providers.sms import InvalidInput
 from services.gateways import Gateways
 from storage.db import utcnow
@@ -133,11 +133,7 @@ class StatusService:
         ):
             return StatusCheck(record, None)
         if record.provider not in self.gateways.providers:
-            return StatusCheck(
-                record,
-                None,
-                error=UnsupportedOperation(record.provider, "status (gateway not enabled)"),
-            )
+            return StatusCheck(record, None, error=GatewayNotConfigured(record.provider))
         gateway = self.gateways.get(record.provider)
         if not gateway.capabilities.status:
             return StatusCheck(
@@ -226,7 +222,7 @@ class DeliveryTracker:
             result = await self._status.check(record)
             if result.error is not None:
                 log.info("#%s: status check failed: %s", record.id, result.error)
-                if isinstance(result.error, UnsupportedOperation):
+                if isinstance(result.error, UnsupportedOperation | GatewayNotConfigured):
                     await self._messages.stop_tracking(record.id)
                     continue
                 next_check = self._status.policy.next_check(record, self._clock())

@@ -32,7 +32,7 @@ async def test_balance_lists_both_gateways(harness: BotHarness) -> None:
     assert before.splitlines() == [
         "💰 Баланс",
         "smsrent: пока неизвестен — шлюз сообщает баланс только при отправке",
-        "smska: 7464 credits",
+        "smska: 7464 кредита",
     ]
 
     await harness.say(ADMIN, f"/send {PHONE} hi")
@@ -40,7 +40,7 @@ async def test_balance_lists_both_gateways(harness: BotHarness) -> None:
 
     lines = after.splitlines()
     assert lines[1].startswith("smsrent: 499 SMS (по последней отправке #1, ")
-    assert lines[2] == "smska: 7464 credits"
+    assert lines[2] == "smska: 7464 кредита"
     assert harness.requests("smsrent") == 1  # /balance never sends to smsrent
 
 

@@ -385,7 +385,76 @@ async def test_status_of_smsrent_message(
     assert len(fake_gateways.requests) == 1  # the send only
 
 
+async def test_status_of_a_message_whose_gateway_is_no_longer_configured(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    """smska sent it; now only smsrent is configured: the answer says smska is not
+    configured here (not "offers no delivery status"), shows the last known state and
+    exits with its own code."""
+    message_id, _ = await _send_in_process(fake_gateways, gateway_env, "smska")
+    env = {k: v for k, v in gateway_env.items() if not k.startswith("SMSKA_")}
+    result = await run("status", f"#{message_id}", env=env)
+    assert result.code == 10, (result.out, result.err)
+    assert "offers no delivery status" not in result.err
+    assert "smska is not configured here" in result.err
+    assert "last known state" in result.err
+    assert f"#{message_id}" in result.err and ": sent" in result.err
+
+    as_json = await run("status", f"#{message_id}", "--json", env=env)
+    assert as_json.code == 10
+    payload = as_json.json()
+    assert payload["exit_code"] == 10
+    assert payload["ok"] is False
+    assert payload["state"] == "sent"
+    assert payload["provider"] == "smska"
+    assert payload["error_kind"] == "GatewayNotConfigured"
+    assert len(fake_gateways.requests) == 1  # the send only: nobody was asked
+
+    helped = await run("--help", env=env)
+    assert "10  the gateway of this message is not configured here" in helped.out
+    assert EXIT_CODES[10].startswith("the gateway of this message is not configured")
+
+
 # ---------------------------------------------------------------------- key
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("\t", "empty"),
+        ("k" * 201, "too long"),
+        ("night\tly", "control characters"),
+        ("a\x1bb", "control characters"),
+    ],
+    ids=["empty", "blank", "tab", "too-long", "inner-tab", "escape"],
+)
+async def test_bad_key_is_refused(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways, key: str, says: str
+) -> None:
+    """A key that cannot be used is bad usage: exit 2, one sentence, nothing sent, nothing
+    recorded (an empty key used to mean "no key", so a repeat would send again)."""
+    result = await run("send", RECIPIENT, "hi", "--key", key, env=gateway_env)
+    assert result.code == 2, (result.out, result.err)
+    assert result.err.startswith("error: --key ")
+    assert says in result.err
+    assert "Nothing was sent" in result.err
+    as_json = await run("send", RECIPIENT, "hi", f"--key={key}", "--json", env=gateway_env)
+    assert as_json.code == 2
+    assert as_json.json()["exit_code"] == 2
+    assert fake_gateways.requests == []
+    settings = gateway_settings(fake_gateways, Path(gateway_env["DATABASE_PATH"]))
+    async with open_core(settings) as core:
+        assert await core.messages.recent(user_id=None, limit=5) == []
+
+
+async def test_a_key_of_200_characters_is_accepted(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    result = await run("send", RECIPIENT, "hi", "--key", "k" * 200, env=gateway_env)
+    assert result.code == 0, result.err
+    assert len(fake_gateways.requests) == 1
 
 
 async def test_same_key_twice_sends_once(
