@@ -361,9 +361,9 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "number_kind_unknown": {"ru": "номер неизвестного типа", "en": "unknown-type"},
     "country_refused": {
         "ru": "+{number} — номер из страны «{country}»: SMS можно отправлять только в "
-        "страны: {allowed} (настройка ALLOWED_COUNTRIES).",
+        "страны: {allowed} (настройка <code>ALLOWED_COUNTRIES</code>).",
         "en": "+{number} is in {country}: SMS may be sent only to {allowed} "
-        "(the setting ALLOWED_COUNTRIES).",
+        "(the setting <code>ALLOWED_COUNTRIES</code>).",
     },
     "text_invalid_unicode": {
         "ru": "В тексте есть недопустимые символы (испорченная кодировка): исправьте текст "
@@ -377,7 +377,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     # --- access ---
     "strangers_title": {
-        "ru": "🚷 <b>Недавние посторонние</b> (id, сколько раз, когда последний раз)",
+        "ru": "🚷 <b>Недавние посторонние</b> (ID, сколько раз, когда последний раз)",
         "en": "🚷 <b>Recent strangers</b> (id, how many times, last time)",
     },
     "stranger_line": {

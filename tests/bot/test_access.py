@@ -282,7 +282,7 @@ async def test_a_stranger_is_answered_once_an_hour_and_counted_in_one_row(
     assert len(harness.bot_messages(STRANGER)) == 2
 
     listing = plain(await harness.say(ADMIN, "/users")).splitlines()
-    assert "🚷 Недавние посторонние (id, сколько раз, когда последний раз)" in listing
+    assert "🚷 Недавние посторонние (ID, сколько раз, когда последний раз)" in listing
     [line] = [x for x in listing if x.startswith(f"{STRANGER} — ")]
     assert line.startswith(f"{STRANGER} — 26 раз, 20")
     english = plain(await harness.say(ADMIN, "/users", lang="en")).splitlines()

@@ -64,6 +64,8 @@ ALLOWED = frozenset(
         "ACCEPTD",
         "REJECTD",
         "EXPIRED",
+        # the fake Telegram user's own first name, which the bot shows as the user's name
+        "User",
     }
 )
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
