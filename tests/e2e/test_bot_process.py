@@ -247,3 +247,39 @@ async def test_sigterm_lets_a_send_in_flight_finish_and_record_its_result(
         record = await MessageRepository(db).get(1)
     assert record is not None and record.state == MessageState.SENT, bot.logs()
     assert record.gateway_id
+
+
+async def test_kill_9_after_a_send_tap_leaves_a_true_record_and_no_stuck_preview(
+    world: tuple[FakeBotApi, FakeGateways, Path],
+) -> None:
+    """The tap's claim of the preview and the send's record are one transaction: a
+    kill -9 after the tap leaves the record (told at the next start), and a later tap on
+    the same preview says what became of it instead of "already being sent" for ever."""
+    api, gateways, db_path = world
+    bot = BotProcess(api, gateways, db_path)
+    await bot.start()
+    api.send_text(ADMIN, "/send 79123456789 tapped, then killed", language_code="en")
+    preview = await api.wait_for_message(ADMIN, lambda m: bool(m.reply_markup))
+    send = str((preview.reply_markup or {})["inline_keyboard"][0][0]["callback_data"])
+    gateways.hold = asyncio.Event()  # the gateway holds the request in flight
+    api.press_button(ADMIN, ADMIN, preview.message_id, send, language_code="en")
+    await gateways.wait_for_requests(1, timeout=15)
+    assert await bot.stop(signal.SIGKILL) == -signal.SIGKILL
+    gateways.hold.set()
+
+    await bot.start()
+    try:
+        notice = await api.wait_for_message(ADMIN, lambda m: "restarted while sending #1" in m.text)
+        assert "may or may not" in notice.text
+        seen = {id(call) for call in api.calls_of("answerCallbackQuery")}
+        api.press_button(ADMIN, ADMIN, preview.message_id, send, language_code="en")
+        answer = await api.wait_for_call(
+            "answerCallbackQuery", lambda c: id(c) not in seen, timeout=15
+        )
+        assert "already handled (#1, ⚠️ unknown whether it went out)" in str(answer.params["text"])
+        async with Database(db_path) as db:
+            record = await MessageRepository(db).get(1)
+        assert record is not None and record.state == MessageState.UNKNOWN
+        assert len(gateways.requests_for("smska")) == 1  # never sent again
+    finally:
+        assert await bot.stop() == 0

@@ -1,0 +1,99 @@
+"""Faults of the send pipeline through the real dispatcher: a database that refuses the
+result, state changes stored by someone else, and the sandbox's delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from bot.core import open_core
+from storage.models import MessageRecord, MessageState
+from tests.bot.conftest import ADMIN, PHONE, BotHarness, HarnessFactory, plain
+from tests.fakes.botapi import SentMessage
+
+TRACKING = {"status_poll_first_seconds": 0.1, "status_poll_max_seconds": 0.2}
+
+
+async def wait_until(check: object, timeout: float = 5.0) -> None:
+    assert callable(check)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_result_the_database_refuses_is_told_as_sent_and_written_later(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Disk full after the gateway accepted: the sender reads that it went out (with the
+    gateway's id) and that the record is behind, never "failed" or "internal error"."""
+    original = harness.core.messages.mark_sent
+    failures = 2
+
+    async def full_disk(*args: object, **kwargs: object) -> MessageRecord:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise sqlite3.OperationalError("database or disk is full")
+        record: MessageRecord = await original(*args, **kwargs)  # type: ignore[arg-type]
+        return record
+
+    monkeypatch.setattr(harness.core.messages, "mark_sent", full_disk)
+    reply = plain(await harness.say(ADMIN, f"/send smska {PHONE} disk is full"))
+    assert reply.startswith("✅ #1 отправлено через smska"), reply
+    assert "не удалось сохранить в базе данных (database or disk is full)" in reply
+    assert "не отправлено" not in reply and "Внутренняя ошибка" not in reply
+    (sent,) = harness.gateways.sent.values()
+    assert sent.msg_id in reply
+    assert await harness.core.sender.drain(10.0)
+    record = await harness.core.messages.get(1)
+    assert record is not None
+    assert (record.state, record.gateway_id) == (MessageState.SENT, sent.msg_id)
+    assert any("could not be written" in r.getMessage() for r in caplog.records)
+    caplog.clear()  # the logged ERROR is the point of this test, not a crash
+
+
+async def test_a_state_stored_by_another_process_edits_the_answer_once(
+    harness: BotHarness,
+) -> None:
+    """/status on the command line (another process) stores "delivered" and "rejected":
+    the bot's answers follow once each, and the rejection is told once."""
+    answer_ok = await harness.say(ADMIN, f"/send smska {PHONE} one")
+    answer_bad = await harness.say(
+        ADMIN, f"/send smska {PHONE} two", until=lambda m: "#2" in plain(m)
+    )
+    first, second = (await harness.core.messages.get(1)), (await harness.core.messages.get(2))
+    assert first is not None and second is not None
+    assert first.gateway_id is not None and second.gateway_id is not None
+    harness.gateways.set_status(first.gateway_id, 4, "DELIVRD")
+    harness.gateways.set_status(second.gateway_id, 5, "REJECTD")
+    async with open_core(harness.core.settings) as cli:  # another process, same database
+        for record in (first, second):
+            assert (await cli.status.check(record)).changed
+
+    def edits(message: SentMessage) -> list[str]:
+        return [plain(m) for m in harness.bot_messages(ADMIN) if m.message_id == message.message_id]
+
+    await wait_until(lambda: "доставлено (4 DELIVRD)" in edits(answer_ok)[0])
+    await wait_until(lambda: "отклонено (5 REJECTD)" in edits(answer_bad)[0])
+    await wait_until(
+        lambda: any(
+            "#2" in plain(m) and "не доставлено" in plain(m) for m in harness.bot_messages(ADMIN)
+        )
+    )
+    await asyncio.sleep(1.5)  # several tracker rounds: nothing is repeated
+    assert len(answer_ok.edits) == 1
+    assert len(answer_bad.edits) == 1
+    notices = [m for m in harness.bot_messages(ADMIN) if "не доставлено" in plain(m)]
+    assert len(notices) == 1
+
+
+async def test_a_sandbox_send_shows_delivered(start_bot: HarnessFactory) -> None:
+    harness = await start_bot(default_provider="sandbox", sandbox_delivery_seconds=0, **TRACKING)
+    answer = await harness.say(ADMIN, f"/send sandbox {PHONE} try me")
+    assert "принято тестовым шлюзом" in plain(answer)
+    await wait_until(lambda: "Состояние: ✅ доставлено" in plain(answer))
+    assert "на самом деле ничего не отправлено" in plain(answer)
