@@ -127,7 +127,44 @@ async def sends(count: int, concurrency: int) -> None:
             assert events is not None
             print(
                 f"  gateway requests {gateway_requests}, message rows {rows['n']}, "
-                f"events {events['n']} ({events['n'] / rows['n']:.1f} per send: intent + result)"
+                f"events {events['n']} ({events['n'] / rows['n']:.1f} per send: "
+                "queued, sending, result)"
+            )
+
+
+async def slow_gateway(count: int, concurrency: int, latency: float) -> None:
+    """A healthy gateway with latency: ``count`` sends at once through ``concurrency``
+    slots; the ideal is ``count / concurrency * latency``."""
+    from bot.core import open_core
+    from bot.settings import load_settings
+    from services.sending import Origin
+    from tests.fakes.gateways import FakeGateways
+
+    tmp = tempfile.mkdtemp()
+    async with FakeGateways(smska_balance=10**9, latency=latency) as fake:
+        settings = load_settings(
+            _env_file=None,
+            smska_url=fake.smska_url,
+            smska_api_key="test",
+            smska_api_password=SecretStr("test-password"),
+            smska_sender="Bench",
+            smska_concurrency=concurrency,
+            http_connect_timeout=latency / 2,  # shorter than the latency, on purpose
+            database_path=Path(tmp) / "bench.sqlite3",
+        )
+        async with open_core(settings) as core:
+            prepared = core.sender.prepare("79123456789", "benchmark message")
+            start = time.perf_counter()
+            outcomes = await asyncio.gather(
+                *(core.sender.send(prepared, Origin(source="cli")) for _ in range(count))
+            )
+            wall = time.perf_counter() - start
+            sent = sum(o.error is None for o in outcomes)
+            ideal = count / concurrency * latency
+            print(
+                f"  {count} sends at once, latency {latency * 1000:.0f} ms, {concurrency} slots: "
+                f"{wall:.2f} s (ideal {ideal:.2f} s, {wall / ideal:.2f}x), {sent} sent, "
+                f"{count - sent} not"
             )
 
 
@@ -140,6 +177,8 @@ def main() -> None:
     startup(args.repeats)
     print("sends through SendService -> fake smska on 127.0.0.1 (SQLite synchronous=FULL)")
     asyncio.run(sends(args.sends, args.concurrency))
+    print("a slow gateway: sends queue for a slot, none fails")
+    asyncio.run(slow_gateway(args.sends, args.concurrency, 0.1))
 
 
 if __name__ == "__main__":
