@@ -13,17 +13,20 @@ import contextlib
 import errno
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
 from storage.schema import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
 
 #: what a write may fail with when the database cannot take it (disk full, I/O error,
 #: locked past the busy timeout, a read-only file): callers that must not lose what
@@ -207,6 +210,53 @@ def _sqlite_reason(exc: sqlite3.Error, path: Path | str) -> str:
                 return "cannot open the file: permission denied on its folder."
         return "the database file cannot be opened."
     return f"the database cannot be used ({exc})."
+
+
+class GroupCommit(Generic[ItemT, ResultT]):
+    """Writes that arrive while another is being committed are committed together.
+
+    ``submit(item)`` waits until ``item`` is on disk and returns its result. The first
+    write starts at once (no added latency when idle); writes submitted meanwhile wait
+    for that commit and then go in the next transaction, all together: under load,
+    many sends share one transaction and one fsync. ``apply`` does the work of one
+    batch inside one ``BEGIN IMMEDIATE`` transaction and returns one result per item,
+    in order. If the transaction fails, every item of the batch gets the error and
+    nothing of the batch is written. A cancelled caller does not cancel the write.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        apply: Callable[[aiosqlite.Connection, list[ItemT]], Awaitable[list[ResultT]]],
+    ) -> None:
+        self._db = db
+        self._apply = apply
+        self._pending: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: ItemT) -> ResultT:
+        future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="group-commit")
+        return await asyncio.shield(future)
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with self._db.transaction() as conn:
+                    results = await self._apply(conn, [item for item, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
 
 
 def _statements(script: str) -> list[str]:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from storage.db import Database, from_db_time, to_db_time, utcnow
+import aiosqlite
+
+from storage.db import Database, GroupCommit, from_db_time, to_db_time, utcnow
 from storage.models import MessageEvent, MessageRecord, MessageState
 
 
@@ -68,9 +70,27 @@ _ANSWER_DUE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """One row moved to a new state (see ``MessageRepository._update``)."""
+
+    message_id: int
+    state: MessageState
+    event_provider: str | None
+    detail: str | None
+    expect: tuple[MessageState, ...]
+    fields: dict[str, object]
+
+
 class MessageRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._changes: GroupCommit[_Change, MessageRecord | None] = GroupCommit(
+            db, self._apply_changes
+        )
+        self._creates: GroupCommit[
+            NewMessage, tuple[MessageRecord, bool] | QuotaExceeded | PreviewNotOpen
+        ] = GroupCommit(db, self._apply_creates)
 
     async def create(self, new: NewMessage) -> tuple[MessageRecord, bool]:
         """Record the intent to send (state ``queued``: nothing sent yet) and commit it,
@@ -78,80 +98,105 @@ class MessageRepository:
 
         Returns ``(record, created)``; with an ``idempotency_key`` that was used
         before, the earlier record comes back with ``created=False``. Raises
-        ``QuotaExceeded`` or ``PreviewNotOpen`` with nothing written.
+        ``QuotaExceeded`` or ``PreviewNotOpen`` with nothing written. Sends created at
+        the same moment share one commit, each inside a savepoint of its own.
         """
-        now = to_db_time(utcnow())
-        async with self._db.transaction() as conn:
-            # Inside BEGIN IMMEDIATE nobody else can write between this look-up and the
-            # insert; looking first also keeps a repeat from using up a message number.
-            if new.idempotency_key is not None:
-                cursor = await conn.execute(
-                    "SELECT * FROM messages WHERE idempotency_key = ?", (new.idempotency_key,)
-                )
-                existing = await cursor.fetchone()
-                if existing is not None:
-                    return MessageRecord.from_row(existing), False
-            for limit, window in new.quotas:
-                if limit <= 0 or new.user_id is None:
-                    continue
-                cursor = await conn.execute(
-                    "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM messages "
-                    "WHERE user_id = ? AND created_at >= ?",
-                    (new.user_id, to_db_time(utcnow() - window)),
-                )
-                usage = await cursor.fetchone()
-                if usage is not None and usage["n"] >= limit:
-                    raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
+        result = await self._creates.submit(new)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    @classmethod
+    async def _apply_creates(
+        cls, conn: aiosqlite.Connection, batch: list[NewMessage]
+    ) -> list[tuple[MessageRecord, bool] | QuotaExceeded | PreviewNotOpen]:
+        results: list[tuple[MessageRecord, bool] | QuotaExceeded | PreviewNotOpen] = []
+        for new in batch:
+            # Each send's checks see the sends before it in this batch; a refused one
+            # rolls back alone.
+            await conn.execute("SAVEPOINT new_message")
+            try:
+                results.append(await cls._create_in(conn, new, to_db_time(utcnow())))
+            except (QuotaExceeded, PreviewNotOpen) as exc:
+                await conn.execute("ROLLBACK TO new_message")
+                results.append(exc)
+            await conn.execute("RELEASE new_message")
+        return results
+
+    @staticmethod
+    async def _create_in(
+        conn: aiosqlite.Connection, new: NewMessage, now: str
+    ) -> tuple[MessageRecord, bool]:
+        # Inside BEGIN IMMEDIATE nobody else can write between this look-up and the
+        # insert; looking first also keeps a repeat from using up a message number.
+        if new.idempotency_key is not None:
             cursor = await conn.execute(
-                """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
-                       chat_id, recipient, text, encoding, parts, provider, state,
-                       idempotency_key, lang)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    now,
-                    now,
-                    new.source,
-                    new.user_id,
-                    new.user_name,
-                    new.chat_id,
-                    new.recipient,
-                    new.text,
-                    new.encoding,
-                    new.parts,
-                    new.provider,
-                    MessageState.QUEUED,
-                    new.idempotency_key,
-                    new.lang,
-                ),
+                "SELECT * FROM messages WHERE idempotency_key = ?", (new.idempotency_key,)
             )
-            message_id = cursor.lastrowid
-            if new.preview is not None:
-                # Claimed here or not at all: a stop can never leave a preview taken
-                # without the record of its send.
+            existing = await cursor.fetchone()
+            if existing is not None:
+                return MessageRecord.from_row(existing), False
+        for limit, window in new.quotas:
+            if limit <= 0 or new.user_id is None:
+                continue
+            cursor = await conn.execute(
+                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM messages "
+                "WHERE user_id = ? AND created_at >= ?",
+                (new.user_id, to_db_time(utcnow() - window)),
+            )
+            usage = await cursor.fetchone()
+            if usage is not None and usage["n"] >= limit:
+                raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
+        cursor = await conn.execute(
+            """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
+                   chat_id, recipient, text, encoding, parts, provider, state,
+                   idempotency_key, lang)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                now,
+                now,
+                new.source,
+                new.user_id,
+                new.user_name,
+                new.chat_id,
+                new.recipient,
+                new.text,
+                new.encoding,
+                new.parts,
+                new.provider,
+                MessageState.QUEUED,
+                new.idempotency_key,
+                new.lang,
+            ),
+        )
+        message_id = cursor.lastrowid
+        if new.preview is not None:
+            # Claimed here or not at all: a stop can never leave a preview taken
+            # without the record of its send.
+            cursor = await conn.execute(
+                "UPDATE previews SET state = 'used', message_id = ? WHERE token = ? "
+                "AND user_id = ? AND state = 'open' AND expires_at > ?",
+                (message_id, new.preview.token, new.preview.user_id, now),
+            )
+            if cursor.rowcount != 1:
                 cursor = await conn.execute(
-                    "UPDATE previews SET state = 'used', message_id = ? WHERE token = ? "
-                    "AND user_id = ? AND state = 'open' AND expires_at > ?",
-                    (message_id, new.preview.token, new.preview.user_id, now),
+                    "SELECT state, user_id, expires_at FROM previews WHERE token = ?",
+                    (new.preview.token,),
                 )
-                if cursor.rowcount != 1:
-                    cursor = await conn.execute(
-                        "SELECT state, user_id, expires_at FROM previews WHERE token = ?",
-                        (new.preview.token,),
-                    )
-                    found = await cursor.fetchone()
-                    state = None
-                    if found is not None and found["user_id"] == new.preview.user_id:
-                        state = found["state"]
-                        if state == "open":  # open, but past its time
-                            state = "expired"
-                    raise PreviewNotOpen(state)
-            await conn.execute(
-                "INSERT INTO message_events (message_id, at, state, provider, detail) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (message_id, now, MessageState.QUEUED, new.provider, None),
-            )
-            cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
-            row = await cursor.fetchone()
+                found = await cursor.fetchone()
+                state = None
+                if found is not None and found["user_id"] == new.preview.user_id:
+                    state = found["state"]
+                    if state == "open":  # open, but past its time
+                        state = "expired"
+                raise PreviewNotOpen(state)
+        await conn.execute(
+            "INSERT INTO message_events (message_id, at, state, provider, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (message_id, now, MessageState.QUEUED, new.provider, None),
+        )
+        cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
+        row = await cursor.fetchone()
         assert row is not None
         return MessageRecord.from_row(row), True
 
@@ -167,32 +212,58 @@ class MessageRepository:
     ) -> MessageRecord:
         """Move a row to ``state`` with an event. With ``expect``, only a row in one of
         those states moves (another process may have settled it meanwhile); the row is
-        returned as it is either way."""
+        returned as it is either way. Changes of many sends at once share one commit."""
+        record = await self._changes.submit(
+            _Change(message_id, state, event_provider, detail, expect, fields)
+        )
+        if record is None:
+            raise KeyError(message_id)
+        return record
+
+    @staticmethod
+    async def _apply_changes(
+        conn: aiosqlite.Connection, changes: list[_Change]
+    ) -> list[MessageRecord | None]:
         now = to_db_time(utcnow())
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        values = list(fields.values())
-        condition = ""
-        if expect:
-            condition = f" AND state IN ({', '.join('?' for _ in expect)})"
-        sql = f"UPDATE messages SET state = ?, updated_at = ?{', ' if fields else ''}{assignments} WHERE id = ?{condition}"  # noqa: S608 - column names are ours
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(sql, (state, now, *values, message_id, *expect))
-            if cursor.rowcount != 1:
-                cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
+        records: list[MessageRecord | None] = []
+        events: list[tuple[int, str, str, str | None, str | None]] = []
+        for change in changes:
+            assignments = "".join(f", {name} = ?" for name in change.fields)
+            condition = ""
+            if change.expect:
+                condition = f" AND state IN ({', '.join('?' for _ in change.expect)})"
+            rows = await conn.execute_fetchall(
+                f"UPDATE messages SET state = ?, updated_at = ?{assignments} "  # noqa: S608 - column names are ours
+                f"WHERE id = ?{condition} RETURNING *",
+                (
+                    change.state,
+                    now,
+                    *change.fields.values(),
+                    change.message_id,
+                    *change.expect,
+                ),
+            )
+            row = next(iter(rows), None)
+            if row is None:  # not moved: another process settled it, or no such row
+                cursor = await conn.execute(
+                    "SELECT * FROM messages WHERE id = ?", (change.message_id,)
+                )
                 row = await cursor.fetchone()
-                if row is None:
-                    raise KeyError(message_id)
-                return MessageRecord.from_row(row)
-            await conn.execute(
+                if row is None:  # no such row: that caller's error, not the batch's
+                    records.append(None)
+                    continue
+            else:
+                events.append(
+                    (change.message_id, now, change.state, change.event_provider, change.detail)
+                )
+            records.append(MessageRecord.from_row(row))
+        if events:
+            await conn.executemany(
                 "INSERT INTO message_events (message_id, at, state, provider, detail) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (message_id, now, state, event_provider, detail),
+                events,
             )
-            cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
-            row = await cursor.fetchone()
-        if row is None:
-            raise KeyError(message_id)
-        return MessageRecord.from_row(row)
+        return records
 
     async def mark_sent(
         self,

@@ -15,7 +15,7 @@ from storage.audit import AuditLog
 from storage.balances import BalanceRepository
 from storage.db import Database, utcnow
 from storage.messages import MessageRepository, NewMessage
-from storage.models import MessageState
+from storage.models import MessageRecord, MessageState
 from storage.schema import MIGRATIONS
 from storage.strangers import StrangerRepository
 from storage.updates import PreviewRepository, ProcessedUpdates
@@ -525,3 +525,50 @@ async def test_a_name_is_filled_only_when_empty(db: Database) -> None:
     assert bob is not None
     assert ann.name == ("Ann Lee " + "x" * 100)[:64]
     assert bob.name == "Set by an admin"
+
+
+async def test_changes_of_many_sends_at_once_share_commits(db: Database) -> None:
+    """Group commit: state changes that arrive while one is being committed go in the
+    next transaction together, each still on disk before its caller goes on."""
+    messages = MessageRepository(db)
+    ids = [(await messages.create(new_message()))[0].id for _ in range(20)]
+    statements: list[str] = []
+    await db.conn.set_trace_callback(statements.append)
+    records = await asyncio.gather(*(messages.mark_sending(i, provider="smska") for i in ids))
+    await db.conn.set_trace_callback(lambda _statement: None)
+    assert [r.state for r in records] == [MessageState.SENDING] * 20
+    commits = sum(s.strip().upper() == "COMMIT" for s in statements)
+    assert 1 <= commits < 5, commits
+    for i in ids:
+        assert [e.state for e in await messages.events(i)] == ["queued", "sending"]
+
+
+async def test_a_grouped_change_survives_its_cancelled_caller(db: Database) -> None:
+    messages = MessageRepository(db)
+    record, _ = await messages.create(new_message())
+    task = asyncio.create_task(messages.mark_sending(record.id, provider="smska"))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    states = []
+    for _ in range(100):
+        now = await messages.get(record.id)
+        assert now is not None
+        states.append(now.state)
+        if now.state is MessageState.SENDING:
+            break
+        await asyncio.sleep(0.01)
+    assert states[-1] is MessageState.SENDING
+
+
+async def test_a_missing_row_fails_only_its_own_change(db: Database) -> None:
+    messages = MessageRepository(db)
+    record, _ = await messages.create(new_message())
+    results = await asyncio.gather(
+        messages.mark_sending(999, provider="smska"),
+        messages.mark_sending(record.id, provider="smska"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], KeyError)
+    assert isinstance(results[1], MessageRecord) and results[1].state is MessageState.SENDING
