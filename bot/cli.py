@@ -453,7 +453,7 @@ async def _balance(settings: Settings, output: Output, provider: str | None) -> 
         item: dict[str, Any] = {"provider": line.provider}
         if line.balance is not None:
             b = line.balance
-            note = " (sandbox)" if b.simulated else ""
+            note = " (simulated)" if b.simulated else ""
             if b.source == "last_send":
                 note += f" as of the last send, {b.at:%Y-%m-%d %H:%M} UTC"
             human.append(f"{line.provider}: {b.amount} {b.unit}{note}")

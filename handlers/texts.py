@@ -216,7 +216,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": " (по последней отправке #{id}, {at})",
         "en": " (from the last send #{id}, {at})",
     },
-    "balance_sandbox": {"ru": " (тестовый)", "en": " (sandbox)"},
+    "balance_sandbox": {"ru": " (тестовый)", "en": " (simulated)"},
     "balance_none_yet": {
         "ru": "{gateway}: пока неизвестен — шлюз сообщает баланс только при отправке",
         "en": "{gateway}: not known yet — the gateway reports it only with a send",
