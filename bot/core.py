@@ -94,6 +94,7 @@ async def open_core(
         max_connections=settings.http_pool_size,
     )
     db = Database(settings.database_path)
+    sender: SendService | None = None
     try:
         await db.connect()
         balances = BalanceRepository(db)
@@ -111,6 +112,15 @@ async def open_core(
         users = UserRepository(db)
         audit = AuditLog(db)
         strangers = StrangerRepository(db)
+        sender = SendService(
+            gateways,
+            messages,
+            balances,
+            first_check_after=policy.first_after,
+            concurrency=settings.send_concurrency,
+            stale_after=settings.stale_send_age,
+            allowed_regions=settings.allowed_regions,
+        )
         yield Core(
             settings=settings,
             http=client,
@@ -122,15 +132,7 @@ async def open_core(
             balances=balances,
             updates=ProcessedUpdates(db),
             previews=PreviewRepository(db),
-            sender=SendService(
-                gateways,
-                messages,
-                balances,
-                first_check_after=policy.first_after,
-                concurrency=settings.send_concurrency,
-                stale_after=settings.stale_send_age,
-                allowed_regions=settings.allowed_regions,
-            ),
+            sender=sender,
             balance=BalanceService(gateways, balances),
             status=StatusService(
                 gateways, messages, policy=policy, stale_after=settings.stale_send_age
@@ -139,6 +141,8 @@ async def open_core(
             user_admin=UserAdmin(users, audit, strangers),
         )
     finally:
+        if sender is not None:
+            await sender.close()
         await db.close()
         if own_http:
             await client.aclose()

@@ -225,6 +225,19 @@ class SendService:
                 return False
             await asyncio.wait(pending, timeout=remaining)
 
+    async def close(self) -> None:
+        """At exit, after ``drain``: stop what is still running (a write the database
+        keeps refusing, a send past the grace). Its row stays ``queued`` or ``sending``
+        and is settled by the stop rule, never sent again."""
+        pending = [task for task in self._in_flight if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning(
+                "%d send task(s) stopped at exit; their rows are settled later", len(pending)
+            )
+            await asyncio.wait(pending, timeout=5)
+
     async def wait_settled(self, record: MessageRecord, grace: float) -> MessageRecord:
         """A repeat of a send still in flight (perhaps in another process): wait,
         bounded, until its result is recorded, and return the record as it is then."""
@@ -309,9 +322,7 @@ class SendService:
                 except STORAGE_ERRORS as exc:
                     log.error("send #%s: could not be marked sending: %s", record.id, exc)
                     error = RecordNotWritten(name, _storage_reason(exc))
-                    return await self._settle(
-                        record, MessageState.FAILED, error, failed, write_first=True
-                    )
+                    return await self._settle(record, MessageState.FAILED, error, failed)
                 if marked.state != MessageState.SENDING:
                     # Settled meanwhile by someone else (a stop seen from outside): its
                     # request must not be made now.
@@ -365,8 +376,6 @@ class SendService:
         state: MessageState,
         error: ProviderError,
         failed: list[FailedAttempt],
-        *,
-        write_first: bool = False,
     ) -> SendOutcome:
         """Record a failed or unknown result."""
         kind = "InternalError" if isinstance(error, InternalSendError) else type(error).__name__

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Core
+from bot.core import Core, open_core
 from providers.errors import OutcomeUnknown
 from services.limits import LimitExceeded
 from services.sending import Origin, PreviewClaim, PreviewNotOpen, SendOutcome
 from storage.messages import NewMessage
 from storage.models import MessageRecord, MessageState
-from tests.core.conftest import RECIPIENT
+from tests.core.conftest import RECIPIENT, gateway_settings
 from tests.core.test_cli import run
 from tests.fakes.gateways import Behaviour, FakeGateways
 
@@ -262,3 +262,23 @@ async def test_cli_status_of_a_send_whose_process_was_killed_says_unknown(
     stored = await core.messages.get(record.id)
     assert stored is not None
     assert (stored.state, stored.error_kind) == (MessageState.UNKNOWN, "Interrupted")
+
+
+async def test_closing_the_core_stops_a_send_past_its_grace_and_keeps_its_row(
+    fake_gateways: FakeGateways, db_path: Path
+) -> None:
+    """At exit, after the bounded drain: what still runs is stopped (no task left
+    pending on a closed database), and its row stays ``sending``, settled by the stop
+    rule later, never sent again."""
+    settings = gateway_settings(fake_gateways, db_path, default_provider="smska")
+    fake_gateways.hold = asyncio.Event()
+    async with open_core(settings) as core:
+        task = asyncio.create_task(confirm_plain(core))
+        await fake_gateways.wait_for_requests(1)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    fake_gateways.hold.set()
+    async with open_core(settings) as again:
+        row = await again.messages.get(1)
+    assert row is not None and row.state is MessageState.SENDING
+    assert len(fake_gateways.requests_for("smska")) == 1
