@@ -6,6 +6,7 @@ tests can build as many dispatchers as they like.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from handlers.sending import SendDeps, SendOptions, create_send_router
 from handlers.texts import lang_of, t
 from services.limits import Limits, RateLimiter
 from services.status import DeliveryTracker
+from storage.db import STORAGE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +78,27 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
 
 
 async def on_error(event: ErrorEvent) -> bool:
-    """Nothing crashes the bot: log the bug, tell the person in one sentence."""
-    log.error("error while handling update %s", event.update.update_id, exc_info=event.exception)
-    message = event.update.message or (
-        event.update.callback_query.message if event.update.callback_query else None
-    )
+    """Nothing crashes the bot: log the bug, tell the person in one sentence. A
+    database that refuses writes (disk full, read-only, locked) is said as such: the
+    request was not done, and nothing was sent that the person was not told about."""
+    storage = isinstance(event.exception, STORAGE_ERRORS)
+    if storage:
+        log.error("update %s: the database refused: %s", event.update.update_id, event.exception)
+    else:
+        log.error(
+            "error while handling update %s", event.update.update_id, exc_info=event.exception
+        )
+    query = event.update.callback_query
+    message = event.update.message or (query.message if query else None)
     user = event.update.event.from_user if hasattr(event.update.event, "from_user") else None
     lang = lang_of(user.language_code if user else None)
+    text = t(lang, "storage_unavailable" if storage else "internal_error")
+    if query is not None:
+        with contextlib.suppress(TelegramAPIError):  # no spinner left on the phone
+            await query.answer()
     if message is not None and message.bot is not None:
         try:
-            await message.bot.send_message(message.chat.id, t(lang, "internal_error"))
+            await message.bot.send_message(message.chat.id, text)
         except TelegramAPIError:  # the error path must not raise in turn
             log.warning("could not report the error to chat %s", message.chat.id)
     return True

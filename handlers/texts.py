@@ -321,6 +321,14 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "запись об отправке не удалось сохранить в базе данных, поэтому я не стал отправлять",
         "en": "the record of the send could not be written to the database, so it was not sent",
     },
+    "storage_unavailable": {
+        "ru": "⚠️ Бот сейчас не может записать данные в свою базу (диск заполнен или недоступен), "
+        "поэтому запрос не выполнен и ничего не отправлено. Попробуйте позже; администратору "
+        "стоит проверить сервер.",
+        "en": "⚠️ The bot cannot write to its database right now (the disk is full or unavailable), "
+        "so the request was not done and nothing was sent. Try again later; an admin should "
+        "check the server.",
+    },
     "result_not_recorded": {
         "ru": "\n⚠️ Результат #{id} не удалось сохранить в базе данных ({reason}); бот продолжает попытки. "
         "Написанное выше — ответ шлюза, ему можно верить.",

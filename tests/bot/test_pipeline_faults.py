@@ -97,3 +97,23 @@ async def test_a_sandbox_send_shows_delivered(start_bot: HarnessFactory) -> None
     assert "принято тестовым шлюзом" in plain(answer)
     await wait_until(lambda: "Состояние: ✅ доставлено" in plain(answer))
     assert "на самом деле ничего не отправлено" in plain(answer)
+
+
+async def test_a_database_refusing_every_write_is_said_plainly(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Disk full before anything was recorded (here: at the very first write of an
+    update): one sentence that says so and that nothing was sent, never a generic
+    "internal error"; no request reaches a gateway."""
+
+    async def full_disk(update_id: int) -> bool:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(harness.core.updates, "first_time", full_disk)
+    reply = plain(await harness.say(ADMIN, f"/send {PHONE} disk is full"))
+    assert reply.startswith("⚠️ Бот сейчас не может записать данные в свою базу"), reply
+    assert "ничего не отправлено" in reply
+    assert harness.gateways.requests == []
+    english = plain(await harness.say(ADMIN, "/balance", lang="en"))
+    assert english.startswith("⚠️ The bot cannot write to its database right now"), english
+    caplog.clear()  # the logged ERROR is the point of this test, not a crash
