@@ -20,7 +20,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.settings import ConfigError, Settings, load_settings
-from providers.errors import (
+from services.domain import InvalidInput, printable_text
+from services.errors import (
     GatewayNotConfigured,
     GatewayRefused,
     MessageNotFound,
@@ -30,7 +31,6 @@ from providers.errors import (
     ProviderError,
     UnsupportedOperation,
 )
-from providers.sms import InvalidInput, printable_text
 
 if TYPE_CHECKING:
     from storage.models import UserRecord

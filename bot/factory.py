@@ -22,7 +22,10 @@ from handlers.info import create_info_router
 from handlers.middlewares import AccessMiddleware, DedupeMiddleware, InFlightMiddleware
 from handlers.sending import SendDeps, SendOptions, create_send_router
 from handlers.texts import lang_of, t
+from services.access import Access, SeenUpdates
 from services.limits import Limits, RateLimiter
+from services.previews import PreviewService
+from services.replies import Replies
 from services.status import DeliveryTracker
 from storage.db import STORAGE_ERRORS
 
@@ -36,17 +39,20 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         core.users,
         Limits(per_minute=settings.sends_per_minute, per_day=settings.sends_per_day),
     )
+    previews = PreviewService(
+        core.previews,
+        core.sender,
+        limiter,
+        core.balance,
+        ttl=timedelta(seconds=settings.preview_ttl_seconds),
+    )
     send_deps = SendDeps(
         sender=core.sender,
         limiter=limiter,
-        previews=core.previews,
-        messages=core.messages,
-        balances=core.balance,
+        previews=previews,
+        replies=Replies(core.messages),
         tracker=tracker,
-        options=SendOptions(
-            confirmation=settings.send_confirmation,
-            preview_ttl=timedelta(seconds=settings.preview_ttl_seconds),
-        ),
+        options=SendOptions(confirmation=settings.send_confirmation),
     )
     dp = Dispatcher(
         storage=MemoryStorage(),
@@ -64,8 +70,8 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(DedupeMiddleware(core.updates))
-    dp.update.outer_middleware(AccessMiddleware(core.users, core.audit, core.strangers))
+    dp.update.outer_middleware(DedupeMiddleware(SeenUpdates(core.updates)))
+    dp.update.outer_middleware(AccessMiddleware(Access(core.users, core.audit, core.strangers)))
     dp.include_routers(
         create_common_router(),
         create_admin_router(),

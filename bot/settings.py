@@ -15,9 +15,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import smska, smsrent
-from providers.sms import InvalidSenderName, is_region_code, validate_sender
 from providers.smska import SmskaConfig
 from providers.smsrent import SmsrentConfig
+from services.domain import InvalidSenderName, is_region_code, validate_sender
 
 ProviderName = Literal["smsrent", "smska", "sandbox"]
 PROVIDER_NAMES: tuple[ProviderName, ...] = ("smsrent", "smska", "sandbox")

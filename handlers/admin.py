@@ -11,9 +11,8 @@ from handlers.parsing import parse_int
 from handlers.render import fmt_time
 from handlers.texts import Lang, esc, t
 from services.limits import RateLimiter
+from services.records import MAX_NAME, UserRecord
 from services.users import LastAdminError, UserAdmin
-from storage.models import UserRecord
-from storage.users import MAX_NAME
 
 __all__ = ["MAX_NAME", "IsAdmin", "create_admin_router"]
 

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message
 
 from handlers.texts import Html, Lang, esc, t
 from services.gateways import Gateways
-from storage.models import UserRecord
+from services.records import UserRecord
 
 log = logging.getLogger(__name__)
 

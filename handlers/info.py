@@ -10,10 +10,10 @@ from handlers.common import answer_lines
 from handlers.parsing import parse_int
 from handlers.render import error_reason, fmt_time, status_text
 from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
-from providers.sms import InvalidInput
 from services.balance import BalanceService
+from services.domain import InvalidInput
+from services.records import MessageRecord, UserRecord
 from services.status import DeliveryTracker, StatusService
-from storage.models import MessageRecord, UserRecord
 
 HISTORY_DEFAULT = 10
 HISTORY_MAX = 50

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -21,12 +20,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from handlers.texts import lang_of, t
-from storage.audit import AuditLog
-from storage.db import utcnow
-from storage.models import UserRecord
-from storage.strangers import StrangerRepository
-from storage.updates import ProcessedUpdates
-from storage.users import UserRepository, clean_name
+from services.access import Access, SeenUpdates
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +57,7 @@ class InFlightMiddleware(BaseMiddleware):
 
 
 class DedupeMiddleware(BaseMiddleware):
-    def __init__(self, updates: ProcessedUpdates) -> None:
+    def __init__(self, updates: SeenUpdates) -> None:
         self._updates = updates
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -74,34 +68,22 @@ class DedupeMiddleware(BaseMiddleware):
 
 
 class AccessMiddleware(BaseMiddleware):
-    def __init__(
-        self, users: UserRepository, audit: AuditLog, strangers: StrangerRepository
-    ) -> None:
-        self._users = users
-        self._audit = audit
-        self._strangers = strangers
+    def __init__(self, access: Access) -> None:
+        self._access = access
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         from_user: User | None = data.get("event_from_user")
         if from_user is None or from_user.is_bot:
             return None  # channel posts and the like: nobody to authorise
         data["lang"] = lang_of(from_user.language_code)
-        user = await self._users.get(from_user.id)
+        # An admin from ADMIN_IDS (or one added without a name) is shown by the name
+        # Telegram has for them; a name an admin set is never overwritten.
+        user = await self._access.member(from_user.id, telegram_name(from_user))
         if user is None:
             await self._refuse(event, from_user, data)
             return None
-        if not user.name:
-            user = await self._take_telegram_name(user, from_user)
         data["user"] = user
         return await handler(event, data)
-
-    async def _take_telegram_name(self, user: UserRecord, from_user: User) -> UserRecord:
-        """An admin from ADMIN_IDS (or one added without a name) is shown by the name
-        Telegram has for them; a name an admin set is never overwritten."""
-        name = clean_name(telegram_name(from_user))
-        if name and await self._users.set_name_if_empty(user.user_id, name):
-            return dataclasses.replace(user, name=name)
-        return user
 
     async def _refuse(self, event: TelegramObject, from_user: User, data: dict[str, Any]) -> None:
         lang = data["lang"]
@@ -113,15 +95,12 @@ class AccessMiddleware(BaseMiddleware):
         elif isinstance(inner, CallbackQuery) and inner.data:
             detail += ": " + inner.data[:64]
         private = isinstance(inner, Message) and inner.chat.type == "private"
-        refusal = await self._strangers.note(
+        refusal = await self._access.refuse(
             from_user.id,
             detail,
-            utcnow(),
             can_answer=private or isinstance(inner, CallbackQuery),
             answer_every=STRANGER_ANSWER_EVERY,
         )
-        if refusal.first_time:
-            await self._audit.record(from_user.id, "denied", detail)
         log.info(
             "refused user %s (%s), %d time(s)%s",
             from_user.id,

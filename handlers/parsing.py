@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from providers.sms import InvalidInput, read_phone
+from services.domain import InvalidInput, read_phone
 
 _PHONE_TOKEN = re.compile(r"[+\d()\-.]+")
 _TOKEN = re.compile(r"[ \t]*(\S+)")

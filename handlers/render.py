@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
-from providers import errors as e
-from providers.sms import (
+from services import errors as e
+from services.domain import (
     AmbiguousPhone,
     InvalidCharacters,
     InvalidInput,
@@ -18,10 +18,9 @@ from providers.sms import (
     printable_text,
 )
 from services.gateways import UnknownProvider
+from services.records import INTERRUPTED, NOT_STARTED, MessageRecord, MessageState
 from services.sending import RecordNotWritten, SendOutcome
 from services.status import StatusCheck
-from storage.messages import NOT_STARTED
-from storage.models import MessageRecord, MessageState
 
 _REASONS: dict[type[e.ProviderError], dict[Lang, str]] = {
     e.AuthenticationFailed: {
@@ -291,7 +290,7 @@ def stored_reason(record: MessageRecord, lang: Lang) -> str:
     """Why a recorded send failed or is unknown, in the reader's language (the stored
     text is the English one of the moment it happened)."""
     kind = record.error_kind or ""
-    if kind == "Interrupted":
+    if kind == INTERRUPTED:
         return t(lang, "interrupted")
     if kind == NOT_STARTED:
         return t(lang, "not_started")

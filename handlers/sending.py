@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,22 +17,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from handlers.parsing import parse_send_args
 from handlers.render import input_error, send_outcome
 from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
-from providers.sms import AmbiguousPhone, InvalidInput
-from services.balance import BalanceService
+from services.domain import AmbiguousPhone, InvalidInput
 from services.limits import LimitExceeded, LimitHit, RateLimiter
-from services.sending import (
-    Origin,
-    PreparedSend,
-    PreviewClaim,
-    PreviewNotOpen,
-    SendOutcome,
-    SendService,
-)
+from services.previews import OpenedPreview, PreviewKind, PreviewResult, PreviewService
+from services.records import MessageState, UserRecord
+from services.replies import Replies
+from services.sending import Origin, SendOutcome, SendService
 from services.status import DeliveryTracker
-from storage.db import STORAGE_ERRORS, utcnow
-from storage.messages import MessageRepository
-from storage.models import MessageState, UserRecord
-from storage.updates import PreviewRepository
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +31,6 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class SendOptions:
     confirmation: bool
-    preview_ttl: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +39,8 @@ class SendDeps:
 
     sender: SendService
     limiter: RateLimiter
-    previews: PreviewRepository
-    messages: MessageRepository
-    balances: BalanceService
+    previews: PreviewService
+    replies: Replies
     tracker: DeliveryTracker
     options: SendOptions
 
@@ -79,7 +67,7 @@ def limit_text(hit: LimitHit, lang: Lang) -> str:
     return t(lang, "limit_hit", limit=hit.limit, window=window, wait=wait)
 
 
-def origin_of(user: UserRecord, chat_id: int, lang: Lang) -> Origin:
+def origin_of(user: UserRecord, chat_id: int | None, lang: Lang) -> Origin:
     return Origin(
         source="telegram",
         user_id=user.user_id,
@@ -113,7 +101,10 @@ def create_send_router() -> Router:
             return
         await state.clear()
         if deps.options.confirmation:
-            await show_preview(message, lang, user, prepared, deps)
+            opened = await deps.previews.open(
+                prepared, user_id=user.user_id, chat_id=message.chat.id
+            )
+            await show_preview(message, lang, opened)
             return
         key = f"tg:{message.chat.id}:{message.message_id}"
         try:
@@ -208,60 +199,26 @@ def create_send_router() -> Router:
         user: UserRecord,
         send_deps: SendDeps,
     ) -> None:
-        sender, previews = send_deps.sender, send_deps.previews
-        token = callback_data.token
-        preview = await previews.get(token)
-        if preview is None or preview.user_id != user.user_id:
-            if preview is None:
-                await refuse_stale_preview(query, token, lang, previews)
-            else:
-                await safe_answer(query, t(lang, "preview_not_yours"), show_alert=True)
-            return
         target = query.message if isinstance(query.message, Message) else None
-        try:
-            prepared = sender.prepare("+" + preview.recipient, preview.text, preview.provider)
-        except InvalidInput as exc:
-            await previews.set_state(token, "cancelled")
-            await safe_answer(query, t(lang, "preview_cancelled"))
-            if target is not None:
-                await safe_edit(target, input_error(exc, lang))
-            return
-        try:
-            # The claim of the preview, the quota and the record of the send are one
-            # transaction: a stop at any point leaves either an open preview and no
-            # record, or a used preview and a record that the next start settles.
-            started = await sender.start(
-                prepared,
-                origin_of(user, preview.chat_id, lang),
-                idempotency_key=f"preview:{token}",
-                quotas=await send_deps.limiter.quotas(user.user_id),
-                preview=PreviewClaim(token, user.user_id),
-            )
-        except LimitExceeded as exc:  # nothing was claimed: the preview stays open
-            await safe_answer(query, limit_text(exc.hit, lang), show_alert=True)
-            return
-        except PreviewNotOpen:
-            await refuse_stale_preview(query, token, lang, previews)
-            return
-        if started.duplicate:
-            record = started.record
-            await safe_answer(
-                query,
-                t(lang, "duplicate", id=record.id, state=state_name(lang, record.state)),
-                show_alert=True,
-            )
+        result = await send_deps.previews.confirm(
+            callback_data.token,
+            user.user_id,
+            origin_of(user, None, lang),  # the chat is the preview's
+        )
+        if result.kind is not PreviewKind.STARTED or result.started is None:
+            await refuse_preview(query, result, lang)
             return
         await safe_answer(query, t(lang, "sending"))
         if target is not None:
             await safe_edit(target, target.html_text + "\n\n" + t(lang, "sending"))
-        outcome = await started.outcome()
+        outcome = await result.started.outcome()
         text = send_outcome(outcome, lang)
         shown = outcome.record.state
         if target is not None and await safe_edit(target, text):
             await record_reply(send_deps, outcome, target.chat.id, target.message_id, shown)
-        elif query.bot is not None:
+        elif query.bot is not None and result.chat_id is not None:
             try:
-                sent = await query.bot.send_message(preview.chat_id, text)
+                sent = await query.bot.send_message(result.chat_id, text)
             except TelegramAPIError as exc:
                 log.warning("send #%s: could not reply: %s", outcome.record.id, exc)
             else:
@@ -276,14 +233,9 @@ def create_send_router() -> Router:
         user: UserRecord,
         send_deps: SendDeps,
     ) -> None:
-        previews = send_deps.previews
-        preview = await previews.get(callback_data.token)
-        if preview is not None and preview.user_id != user.user_id:
-            await safe_answer(query, t(lang, "preview_not_yours"), show_alert=True)
-            return
-        claimed = await previews.claim(callback_data.token, user.user_id, "cancelled", utcnow())
-        if claimed is None:
-            await refuse_stale_preview(query, callback_data.token, lang, previews)
+        result = await send_deps.previews.cancel(callback_data.token, user.user_id)
+        if result.kind is not PreviewKind.CANCELLED or not result.now:
+            await refuse_preview(query, result, lang)
             return
         await safe_answer(query, t(lang, "cancelled"))
         if isinstance(query.message, Message):
@@ -292,24 +244,8 @@ def create_send_router() -> Router:
     return router
 
 
-async def show_preview(
-    message: Message,
-    lang: Lang,
-    user: UserRecord,
-    prepared: PreparedSend,
-    deps: SendDeps,
-) -> None:
-    token = secrets.token_urlsafe(12)
-    preview = await deps.previews.create(
-        token=token,
-        user_id=user.user_id,
-        chat_id=message.chat.id,
-        recipient=prepared.recipient,
-        text=prepared.text.text,
-        provider=prepared.provider,
-        ttl=deps.options.preview_ttl,
-    )
-    balance = await deps.balances.last_known(prepared.provider)
+async def show_preview(message: Message, lang: Lang, opened: OpenedPreview) -> None:
+    prepared, balance = opened.prepared, opened.balance
     balance_text = (
         amount_with_unit(lang, balance.amount, balance.unit)
         if balance
@@ -331,11 +267,11 @@ async def show_preview(
             [
                 InlineKeyboardButton(
                     text=t(lang, "button_send"),
-                    callback_data=PreviewAction(action="send", token=preview.token).pack(),
+                    callback_data=PreviewAction(action="send", token=opened.token).pack(),
                 ),
                 InlineKeyboardButton(
                     text=t(lang, "button_cancel"),
-                    callback_data=PreviewAction(action="cancel", token=preview.token).pack(),
+                    callback_data=PreviewAction(action="cancel", token=opened.token).pack(),
                 ),
             ]
         ]
@@ -343,26 +279,31 @@ async def show_preview(
     await message.answer(body, reply_markup=keyboard)
 
 
-async def refuse_stale_preview(
-    query: CallbackQuery, token: str, lang: Lang, previews: PreviewRepository
-) -> None:
-    preview = await previews.get(token)
-    if preview is None:
-        key = "preview_expired"
-    elif preview.state == "used":
-        await safe_answer(
-            query, t(lang, "preview_used", id=preview.message_id or "?"), show_alert=True
-        )
-        return
-    elif preview.state == "cancelled":
-        key = "preview_cancelled"
-    else:
-        key = "preview_expired"
-        if preview.state == "open":
-            await previews.set_state(token, "expired")
-        if isinstance(query.message, Message):
-            await safe_edit(query.message, t(lang, "preview_expired"))
-    await safe_answer(query, t(lang, key), show_alert=True)
+async def refuse_preview(query: CallbackQuery, result: PreviewResult, lang: Lang) -> None:
+    """Tell why a tap on a preview sent nothing (every kind but STARTED)."""
+    target = query.message if isinstance(query.message, Message) else None
+    match result.kind:
+        case PreviewKind.NOT_YOURS:
+            await safe_answer(query, t(lang, "preview_not_yours"), show_alert=True)
+        case PreviewKind.LIMIT if result.hit is not None:
+            await safe_answer(query, limit_text(result.hit, lang), show_alert=True)
+        case PreviewKind.INVALID if result.error is not None:
+            await safe_answer(query, t(lang, "preview_cancelled"))
+            if target is not None:
+                await safe_edit(target, input_error(result.error, lang))
+        case PreviewKind.USED if result.record is not None:  # a repeated confirmation
+            record = result.record
+            text = t(lang, "duplicate", id=record.id, state=state_name(lang, record.state))
+            await safe_answer(query, text, show_alert=True)
+        case PreviewKind.USED:
+            text = t(lang, "preview_used", id=result.message_id or "?")
+            await safe_answer(query, text, show_alert=True)
+        case PreviewKind.CANCELLED:
+            await safe_answer(query, t(lang, "preview_cancelled"), show_alert=True)
+        case _:  # expired (or gone)
+            if result.now and target is not None:
+                await safe_edit(target, t(lang, "preview_expired"))
+            await safe_answer(query, t(lang, "preview_expired"), show_alert=True)
 
 
 async def safe_answer(query: CallbackQuery, text: str, show_alert: bool = False) -> None:
@@ -408,7 +349,4 @@ async def record_reply(
     """Remember which message answers the send and which state it shows, so that every
     later change (whoever stores it) edits it once. When the database is refusing
     writes, the tracker simply cannot edit this answer later: nothing else is lost."""
-    try:
-        await deps.messages.set_reply(outcome.record.id, chat_id, message_id, shown)
-    except STORAGE_ERRORS as exc:
-        log.warning("send #%s: could not remember the answer: %s", outcome.record.id, exc)
+    await deps.replies.remember(outcome.record.id, chat_id, message_id, shown)

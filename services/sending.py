@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 
 from providers.base import OutgoingSms, SendResult
 from providers.errors import OutcomeUnknown, ProviderError
-from providers.sms import InvalidInput, SmsText, analyze_text, normalize_phone
+from providers.sms import InvalidInput, SmsText, analyze_text
+from services.domain import normalize_phone
 from services.gateways import Gateways
 from services.limits import LimitExceeded, LimitHit
 from storage.balances import BalanceRepository

@@ -156,6 +156,15 @@ class StoredBalance:
     message_id: int | None
 
 
+class PreviewState(enum.StrEnum):
+    """Where a send preview (a message with "Send" and "Cancel" buttons) stands."""
+
+    OPEN = "open"  # waiting for a tap, until it expires
+    USED = "used"  # became a send (``message_id``)
+    CANCELLED = "cancelled"  # withdrawn: by its user, by an invalid input, or the user removed
+    EXPIRED = "expired"  # tapped after its time
+
+
 @dataclass(frozen=True, slots=True)
 class Preview:
     token: str
@@ -166,7 +175,7 @@ class Preview:
     provider: str
     created_at: datetime
     expires_at: datetime
-    state: str
+    state: PreviewState
     message_id: int | None
 
     @classmethod
@@ -184,6 +193,6 @@ class Preview:
             provider=row["provider"],
             created_at=created,
             expires_at=expires,
-            state=row["state"],
+            state=PreviewState(row["state"]),
             message_id=row["message_id"],
         )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from storage.db import Database, to_db_time, utcnow
-from storage.models import Preview
+from storage.models import Preview, PreviewState
 
 
 class ProcessedUpdates:
@@ -74,7 +74,7 @@ class PreviewRepository:
         return Preview.from_row(row) if row else None
 
     async def claim(
-        self, token: str, user_id: int, new_state: str, now: datetime
+        self, token: str, user_id: int, new_state: PreviewState, now: datetime
     ) -> Preview | None:
         """Atomically move an open, unexpired preview of this user to ``new_state``.
 
@@ -83,8 +83,8 @@ class PreviewRepository:
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE previews SET state = ? WHERE token = ? AND user_id = ? "
-                "AND state = 'open' AND expires_at > ?",
-                (new_state, token, user_id, to_db_time(now)),
+                "AND state = ? AND expires_at > ?",
+                (new_state, token, user_id, PreviewState.OPEN, to_db_time(now)),
             )
             if cursor.rowcount != 1:
                 return None
@@ -96,11 +96,11 @@ class PreviewRepository:
         """The preview became send ``message_id``: it is used for good."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "UPDATE previews SET message_id = ?, state = 'used' WHERE token = ?",
-                (message_id, token),
+                "UPDATE previews SET message_id = ?, state = ? WHERE token = ?",
+                (message_id, PreviewState.USED, token),
             )
 
-    async def set_state(self, token: str, state: str) -> None:
+    async def set_state(self, token: str, state: PreviewState) -> None:
         async with self._db.transaction() as conn:
             await conn.execute("UPDATE previews SET state = ? WHERE token = ?", (state, token))
 
@@ -114,7 +114,7 @@ async def cancel_open_previews(conn: aiosqlite.Connection, user_id: int) -> int:
     """Within the caller's transaction: ``user_id``'s open previews become cancelled,
     so a tap on one sends nothing (used when the user is removed)."""
     cursor = await conn.execute(
-        "UPDATE previews SET state = 'cancelled' WHERE user_id = ? AND state = 'open'",
-        (user_id,),
+        "UPDATE previews SET state = ? WHERE user_id = ? AND state = ?",
+        (PreviewState.CANCELLED, user_id, PreviewState.OPEN),
     )
     return cursor.rowcount

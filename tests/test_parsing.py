@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from handlers.parsing import SendArgs, parse_int, parse_send_args
 from handlers.texts import TEXTS, Html, t
-from providers.sms import InvalidInput, normalize_phone, read_phone
+from services.domain import InvalidInput, normalize_phone, read_phone
 
 GATEWAYS = ("smsrent", "smska", "sandbox")
 

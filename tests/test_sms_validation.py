@@ -1,4 +1,5 @@
-"""Shared validation (providers/sms.py): phone numbers, message text, sender names."""
+"""Shared validation (services/domain.py, providers/sms.py): phone numbers, message text,
+sender names."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from providers.sms import (
+from services.domain import (
     MAX_TEXT_CHARS,
     InvalidCharacters,
     InvalidInput,

@@ -19,6 +19,7 @@ import pytest
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
 from handlers.middlewares import AccessMiddleware
+from services.access import Access
 from storage.audit import AuditLog
 from storage.db import Database
 from storage.models import MessageState
@@ -306,7 +307,7 @@ async def test_access_middleware_never_calls_the_handler_for_strangers(
     async with Database(tmp_path / "access.sqlite3") as db:
         users = UserRepository(db)
         await users.ensure_admin(ADMIN)
-        middleware = AccessMiddleware(users, AuditLog(db), StrangerRepository(db))
+        middleware = AccessMiddleware(Access(users, AuditLog(db), StrangerRepository(db)))
         rng = random.Random(seed)
         reached: list[int] = []
 

@@ -25,7 +25,7 @@ from handlers.render import (
 from handlers.texts import STATE_NAMES, TEXTS, amount_with_unit, state_name, t
 from providers import errors as e
 from providers.base import DeliveryState, DeliveryStatus
-from providers.sms import InvalidPhone, InvalidText
+from services.domain import InvalidPhone, InvalidText
 from services.gateways import UnknownProvider
 from services.sending import FailedAttempt, Origin, SendOutcome
 from services.status import StatusCheck

@@ -18,7 +18,7 @@ from providers.errors import OutcomeUnknown
 from services.limits import LimitExceeded
 from services.sending import Origin, PreviewClaim, PreviewNotOpen, SendOutcome
 from storage.messages import NewMessage
-from storage.models import MessageRecord, MessageState
+from storage.models import MessageRecord, MessageState, PreviewState
 from tests.core.conftest import RECIPIENT, gateway_settings
 from tests.core.test_cli import run
 from tests.fakes.gateways import Behaviour, FakeGateways
@@ -80,7 +80,7 @@ async def test_a_refused_quota_leaves_the_preview_open_and_nothing_recorded(core
 async def test_a_preview_not_open_records_nothing(core: Core, state: str) -> None:
     await open_preview(core, ttl=600 if state == "cancelled" else 0)
     if state == "cancelled":
-        await core.previews.set_state("tok", "cancelled")
+        await core.previews.set_state("tok", PreviewState.CANCELLED)
     with pytest.raises(PreviewNotOpen) as raised:
         await confirm(core)
     assert raised.value.state == state

@@ -15,7 +15,7 @@ from storage.audit import AuditLog
 from storage.balances import BalanceRepository
 from storage.db import Database, utcnow
 from storage.messages import MessageRepository, NewMessage
-from storage.models import MessageRecord, MessageState
+from storage.models import MessageRecord, MessageState, PreviewState
 from storage.schema import MIGRATIONS
 from storage.strangers import StrangerRepository
 from storage.updates import PreviewRepository, ProcessedUpdates
@@ -322,11 +322,13 @@ async def test_preview_round_trip(db: Database) -> None:
 async def test_preview_claimed_exactly_once_under_concurrency(db: Database) -> None:
     previews = await _preview(db)
     now = utcnow()
-    results = await asyncio.gather(*(previews.claim("tok", 7, "sending", now) for _ in range(20)))
+    results = await asyncio.gather(
+        *(previews.claim("tok", 7, PreviewState.USED, now) for _ in range(20))
+    )
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
-    assert winners[0].state == "sending"
-    assert await previews.claim("tok", 7, "sending", now) is None
+    assert winners[0].state == PreviewState.USED
+    assert await previews.claim("tok", 7, PreviewState.USED, now) is None
 
 
 async def test_preview_claim_by_two_connections(db: Database, db_path: Path) -> None:
@@ -335,7 +337,11 @@ async def test_preview_claim_by_two_connections(db: Database, db_path: Path) -> 
         now = utcnow()
         mine, theirs = PreviewRepository(db), PreviewRepository(other)
         results = await asyncio.gather(
-            *(repo.claim("tok", 7, "sending", now) for repo in (mine, theirs) for _ in range(10))
+            *(
+                repo.claim("tok", 7, PreviewState.USED, now)
+                for repo in (mine, theirs)
+                for _ in range(10)
+            )
         )
     assert sum(r is not None for r in results) == 1
 
@@ -344,13 +350,14 @@ async def test_preview_never_claimed_after_expiry(db: Database) -> None:
     previews = await _preview(db, ttl=timedelta(seconds=30))
     preview = await previews.get("tok")
     assert preview is not None
-    assert await previews.claim("tok", 7, "sending", preview.expires_at) is None
+    assert await previews.claim("tok", 7, PreviewState.USED, preview.expires_at) is None
     assert (
-        await previews.claim("tok", 7, "sending", preview.expires_at + timedelta(seconds=1)) is None
+        await previews.claim("tok", 7, PreviewState.USED, preview.expires_at + timedelta(seconds=1))
+        is None
     )
     late = await asyncio.gather(
         *(
-            previews.claim("tok", 7, "sending", datetime.now(UTC) + timedelta(hours=1))
+            previews.claim("tok", 7, PreviewState.USED, datetime.now(UTC) + timedelta(hours=1))
             for _ in range(5)
         )
     )
@@ -362,8 +369,8 @@ async def test_preview_never_claimed_after_expiry(db: Database) -> None:
 
 async def test_preview_claim_of_another_user_fails(db: Database) -> None:
     previews = await _preview(db)
-    assert await previews.claim("tok", 8, "sending", utcnow()) is None
-    assert await previews.claim("tok", 7, "cancelled", utcnow()) is not None
+    assert await previews.claim("tok", 8, PreviewState.USED, utcnow()) is None
+    assert await previews.claim("tok", 7, PreviewState.CANCELLED, utcnow()) is not None
 
 
 # -------------------------------------------------------- two connections
@@ -464,13 +471,13 @@ async def test_removing_a_user_cancels_only_their_open_previews(db: Database) ->
             provider="smska",
             ttl=timedelta(minutes=5),
         )
-    await previews.set_state("b", "used")
+    await previews.set_state("b", PreviewState.USED)
 
     assert await users.remove(2) is True
 
     states = {t: p.state for t in "abc" if (p := await previews.get(t)) is not None}
     assert states == {"a": "cancelled", "b": "used", "c": "open"}
-    assert await previews.claim("a", 2, "sending", utcnow()) is None
+    assert await previews.claim("a", 2, PreviewState.USED, utcnow()) is None
 
 
 async def test_a_refused_user_is_answered_once_per_period(db: Database) -> None:
