@@ -3,7 +3,7 @@
 
 It shares the services with the bot and never imports aiogram, so it starts fast.
 One clear line for people (errors on stderr), ``--json`` for machines, and an exit
-code per class of outcome (see ``EXIT_CODES``).
+code per class of outcome (see ``bot.exit_codes``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.exit_codes import (
+    EXIT_CODES,
+    EXIT_CONFIG,
+    EXIT_LAST_ADMIN,
+    EXIT_NOT_CONFIGURED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code_for,
+    exit_code_for_record,
+)
 from bot.settings import ConfigError, Settings, load_settings
 from providers.errors import (
     GatewayNotConfigured,
-    GatewayRefused,
-    MessageNotFound,
-    NotSent,
     OutcomeUnknown,
     ProtocolError,
     ProviderError,
@@ -36,40 +44,11 @@ if TYPE_CHECKING:
     from storage.models import UserRecord
     from storage.strangers import StrangerRecord
 
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_CONFIG = 3
-EXIT_REFUSED = 4
-EXIT_NOT_SENT = 5
-EXIT_UNKNOWN = 6
-EXIT_PROTOCOL = 7
-EXIT_UNSUPPORTED = 8
-EXIT_NOT_FOUND = 9
-EXIT_NOT_CONFIGURED = 10
-EXIT_LAST_ADMIN = 11
-
 #: how long a command-line send keeps trying to write a result the database refused
 WRITE_RETRY_SECONDS = 30.0
 
 #: The longest ``--key`` accepted (it is stored with the message).
 MAX_KEY_LENGTH = 200
-
-EXIT_CODES: dict[int, str] = {
-    EXIT_OK: "done (for send: the gateway accepted the message)",
-    EXIT_INTERNAL: "internal error (a bug: please report it)",
-    EXIT_USAGE: "bad usage or invalid input (phone, text, gateway name): nothing was sent",
-    EXIT_CONFIG: "configuration error: a setting is missing or wrong",
-    EXIT_REFUSED: "the gateway refused the request (credentials, IP, money, recipient...): nothing was sent",
-    EXIT_NOT_SENT: "could not connect to the gateway: nothing was sent",
-    EXIT_UNKNOWN: "outcome unknown: the SMS may or may not have been sent; it is not retried",
-    EXIT_PROTOCOL: "the gateway's answer was not understood (balance, status)",
-    EXIT_UNSUPPORTED: "the gateway offers no such request (e.g. smsrent has no status)",
-    EXIT_NOT_FOUND: "no such message (users: no such user)",
-    EXIT_NOT_CONFIGURED: "the gateway of this message is not configured here: the last known "
-    "state is shown",
-    EXIT_LAST_ADMIN: "refused: the change would leave no admin (users deny)",
-}
 
 
 def key_problem(key: str) -> str | None:
@@ -82,26 +61,6 @@ def key_problem(key: str) -> str | None:
     if not key.isprintable():
         return "--key contains control characters (tabs, newlines…): use printable text."
     return None
-
-
-def exit_code_for(error: BaseException) -> int:
-    if isinstance(error, InvalidInput):
-        return EXIT_USAGE
-    if isinstance(error, MessageNotFound):
-        return EXIT_NOT_FOUND
-    if isinstance(error, OutcomeUnknown):
-        return EXIT_UNKNOWN
-    if isinstance(error, NotSent):
-        return EXIT_NOT_SENT
-    if isinstance(error, GatewayRefused):
-        return EXIT_REFUSED
-    if isinstance(error, ProtocolError):
-        return EXIT_PROTOCOL
-    if isinstance(error, UnsupportedOperation):
-        return EXIT_UNSUPPORTED
-    if isinstance(error, GatewayNotConfigured):
-        return EXIT_NOT_CONFIGURED
-    return EXIT_INTERNAL
 
 
 def describe_error(error: ProviderError, *, sending: bool = True) -> str:
@@ -121,16 +80,6 @@ def describe_error(error: ProviderError, *, sending: bool = True) -> str:
     elif error.nothing_sent and not isinstance(error, UnsupportedOperation):
         text += ". Nothing was sent"
     return text + "."
-
-
-def exit_code_for_record(state: str, error_kind: str | None) -> int:
-    """The exit code a recorded send stands for (a repeated ``--key``)."""
-    if state == "failed":
-        not_made = ("NotSent", "NotStarted", "RecordNotWritten")
-        return EXIT_NOT_SENT if error_kind in not_made else EXIT_REFUSED
-    if state in ("unknown", "sending", "queued"):
-        return EXIT_UNKNOWN
-    return EXIT_OK
 
 
 def _epilog() -> str:

@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-from bot.cli import EXIT_CONFIG, EXIT_OK
+from bot.exit_codes import EXIT_CONFIG, EXIT_OK
 from bot.settings import ConfigError, Settings, load_settings
 from bot.standin import CONSOLE_HELP, Console, FakeBotApi, read_lines, wait_for_answer
 

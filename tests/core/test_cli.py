@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from bot.cli import EXIT_CODES
 from bot.core import open_core
+from bot.exit_codes import EXIT_CODES
 from services.sending import Origin
 from storage.audit import AuditLog
 from storage.db import Database
