@@ -89,7 +89,7 @@ def _epilog() -> str:
         "",
         "examples:",
         "  python -m bot send 79123456789 Server is down",
-        '  echo "disk full" | python -m bot send +7-912-345-67-89 - --provider smska',
+        '  echo "disk full" | python -m bot send +7-912-345-67-89 - --gateway smska',
         "  python -m bot balance --json",
         "  python -m bot status 42",
         "  python -m bot users list",
@@ -130,8 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the demo's own database, emptied at each start (default: data/demo.sqlite3)",
     )
 
-    def common(p: argparse.ArgumentParser, provider_help: str) -> None:
-        p.add_argument("--provider", metavar="NAME", help=provider_help)
+    def common(p: argparse.ArgumentParser, gateway_help: str) -> None:
+        p.add_argument("--gateway", metavar="NAME", help=gateway_help)
+        p.add_argument(
+            "--provider",
+            metavar="NAME",
+            dest="old_gateway",
+            help="the old name of --gateway, still accepted",
+        )
         p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
 
     send = sub.add_parser(
@@ -153,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="idempotency key (printable, non-blank, up to 200 characters): a second send "
         "with the same key sends nothing and reports the first",
     )
-    common(send, "gateway to use (default: DEFAULT_PROVIDER)")
+    common(send, "gateway to use (default: DEFAULT_GATEWAY)")
 
     balance = sub.add_parser("balance", help="show the balance of every enabled gateway")
     common(balance, "only this gateway")
@@ -223,9 +229,30 @@ def _error_payload(error: BaseException, *, sending: bool = True) -> dict[str, A
     return payload
 
 
+def chosen_gateway(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The gateway named by ``--gateway`` or its old name ``--provider`` (``None``: the
+    default), or a problem when the two name different gateways."""
+    new: str | None = getattr(args, "gateway", None)
+    old: str | None = getattr(args, "old_gateway", None)
+    if new is not None and old is not None and new.strip().lower() != old.strip().lower():
+        return None, (
+            f"--gateway {printable_text(new)[:40]!r} and --provider {printable_text(old)[:40]!r} "
+            "name different gateways: give only --gateway (--provider is its old name)."
+        )
+    return (new if new is not None else old), None
+
+
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     output = Output(getattr(args, "json", False), sys.stdout, sys.stderr)
+    gateway, problem = chosen_gateway(args)
+    if problem is not None:
+        nothing = " Nothing was sent." if args.command == "send" else ""
+        return output.emit(
+            EXIT_USAGE,
+            f"error: {problem}{nothing}",
+            {"error": problem, "error_kind": "InvalidInput"},
+        )
     if args.command == "send" and args.key is not None:
         problem = key_problem(args.key)
         if problem is not None:
@@ -262,11 +289,11 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     async def command() -> int:
         redact_loop_errors(settings.secret_values())
         if args.command == "send":
-            return await _send(settings, output, args.phone, text, args.provider, args.key)
+            return await _send(settings, output, args.phone, text, gateway, args.key)
         if args.command == "balance":
-            return await _balance(settings, output, args.provider)
+            return await _balance(settings, output, gateway)
         if args.command == "status":
-            return await _status(settings, output, args.ref, args.provider)
+            return await _status(settings, output, args.ref, gateway)
         if args.command == "users":
             return await _users(settings, output, args)
         raise AssertionError(args.command)  # pragma: no cover

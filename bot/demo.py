@@ -42,6 +42,7 @@ def demo_settings(api: FakeBotApi, user_id: int, database: Path) -> Settings:
         smska_api_key=None,
         smska_api_password=None,
         smska_sender=None,
+        default_gateway="sandbox",
         default_provider="sandbox",
         failover=[],
         database_path=database,

@@ -36,6 +36,13 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+def _gateway_name(value: Any) -> Any:
+    """A gateway name as the field check will see it (blank: unset)."""
+    if isinstance(value, str):
+        return value.strip().lower() or None
+    return value
+
+
 def url_problem(url: str, *, base_only: bool = False) -> str | None:
     """What is wrong with a server URL (to follow the setting's name), or ``None``.
     ``base_only``: a base that paths are appended to, so no query or fragment. The
@@ -91,6 +98,9 @@ class Settings(BaseSettings):
     smska_sender: str | None = None
 
     # sending
+    #: the gateway a send goes through unless one is named; ``DEFAULT_PROVIDER`` is its
+    #: old name, still accepted (both hold the same value once read)
+    default_gateway: ProviderName | None = None
     default_provider: ProviderName | None = None
     failover: Annotated[list[ProviderName], NoDecode] = Field(default_factory=list)
     #: ISO region codes SMS may go to (e.g. RU,KZ,BY); empty: every country.
@@ -115,6 +125,30 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/smsbot.sqlite3")
     log_level: LogLevel = "INFO"
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_gateway_name(cls, data: Any) -> Any:
+        """``DEFAULT_PROVIDER`` is the old name of ``DEFAULT_GATEWAY``: either may be set,
+        both only to the same gateway. A value that is not a gateway name is left to the
+        field's own check (and never echoed: it may be a secret pasted in the wrong place)."""
+        if not isinstance(data, dict):
+            return data
+        values = {
+            key: _gateway_name(data.get(key)) for key in ("default_gateway", "default_provider")
+        }
+        new, old = values["default_gateway"], values["default_provider"]
+        if new is not None and old is not None and new != old:
+            if new in PROVIDER_NAMES and old in PROVIDER_NAMES:
+                raise ValueError(
+                    f"DEFAULT_GATEWAY is {new} but DEFAULT_PROVIDER (its old name) is {old}: "
+                    "set only DEFAULT_GATEWAY"
+                )
+            return data
+        chosen = new if new is not None else old
+        if chosen is None or chosen not in PROVIDER_NAMES:
+            return data
+        return {**data, "default_gateway": chosen, "default_provider": chosen}
 
     @field_validator("admin_ids", "failover", mode="before")
     @classmethod
@@ -145,13 +179,13 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("default_provider", "log_level", mode="before")
+    @field_validator("default_gateway", "default_provider", "log_level", mode="before")
     @classmethod
     def _lower_or_upper(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):
             value = value.strip()
             if not value:
-                return None if info.field_name == "default_provider" else value
+                return None if info.field_name != "log_level" else value
             return value.upper() if info.field_name == "log_level" else value.lower()
         return value
 
@@ -217,10 +251,10 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         enabled = self.enabled_providers
-        if self.default_provider is not None and self.default_provider not in enabled:
+        if self.default_gateway is not None and self.default_gateway not in enabled:
             raise ValueError(
-                f"DEFAULT_PROVIDER is {self.default_provider}, but that gateway is not configured "
-                f"(enabled: {', '.join(enabled)})"
+                f"DEFAULT_GATEWAY (or its old name DEFAULT_PROVIDER) is {self.default_gateway}, "
+                f"but that gateway is not configured (enabled: {', '.join(enabled)})"
             )
         for name in self.failover:
             if name not in enabled:
@@ -285,7 +319,7 @@ class Settings(BaseSettings):
             names.append("smsrent")
         if self.smska_api_key is not None and self.smska_api_password is not None:
             names.append("smska")
-        if not names or self.default_provider == "sandbox" or "sandbox" in self.failover:
+        if not names or self.default_gateway == "sandbox" or "sandbox" in self.failover:
             names.append("sandbox")
         return names
 
@@ -296,7 +330,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_default_provider(self) -> ProviderName:
-        return self.default_provider or self.enabled_providers[0]
+        return self.default_gateway or self.enabled_providers[0]
 
     def secret_values(self) -> list[str]:
         """Every secret's value, for the log redaction filter."""

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.demo import demo_settings
 from bot.settings import ConfigError, Settings, load_settings
+from bot.standin import FakeBotApi
 from providers import smska, smsrent
 from tests.core.conftest import SETTING_ENV_NAMES
 
@@ -54,6 +56,7 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("SMSKA_API_KEY", "other-login", "smska_api_key", "other-login"),
     ("SMSKA_API_PASSWORD", "other-password", "smska_api_password", SecretStr("other-password")),
     ("SMSKA_SENDER", "79001234567", "smska_sender", "79001234567"),
+    ("DEFAULT_GATEWAY", "smska", "default_gateway", "smska"),
     ("DEFAULT_PROVIDER", "smska", "default_provider", "smska"),
     ("FAILOVER", "smska, sandbox", "failover", ["smska", "sandbox"]),
     ("ALLOWED_COUNTRIES", "ru, kz;BY", "allowed_countries", ["RU", "KZ", "BY"]),
@@ -324,6 +327,66 @@ def test_default_provider_unknown_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "DEFAULT_PROVIDER" in str(error)
 
 
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DEFAULT_GATEWAY": "smska"},
+        {"DEFAULT_PROVIDER": "smska"},
+        {"DEFAULT_GATEWAY": "SMSKA", "DEFAULT_PROVIDER": " smska "},
+        {"DEFAULT_GATEWAY": "smska", "DEFAULT_PROVIDER": ""},
+        {"DEFAULT_GATEWAY": " ", "DEFAULT_PROVIDER": "smska"},
+    ],
+)
+def test_default_gateway_and_its_old_name_agree(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for name, value in {**BASE_ENV, **env}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(_env_file=None)
+    assert (settings.default_gateway, settings.default_provider) == ("smska", "smska")
+    assert settings.effective_default_provider == "smska"
+
+
+def test_default_gateway_and_its_old_name_naming_different_gateways(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = str(
+        _env_error(
+            monkeypatch, {**BASE_ENV, "DEFAULT_GATEWAY": "smska", "DEFAULT_PROVIDER": "smsrent"}
+        )
+    )
+    assert text == (
+        "Configuration error: DEFAULT_GATEWAY is smska but DEFAULT_PROVIDER (its old name) is "
+        "smsrent: set only DEFAULT_GATEWAY"
+    )
+    # the same when one comes from the environment and the other from a .env file
+    monkeypatch.delenv("DEFAULT_PROVIDER")
+    env_file = _write_env_file(tmp_path / "custom.env", {"DEFAULT_PROVIDER": "smsrent"})
+    with pytest.raises(ConfigError, match="DEFAULT_PROVIDER"):
+        load_settings(_env_file=env_file)
+
+
+def test_default_gateway_not_configured_or_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = str(_env_error(monkeypatch, {"DEFAULT_GATEWAY": "smska"}))
+    assert "DEFAULT_GATEWAY" in text
+    assert "smska" in text
+    monkeypatch.setenv("DEFAULT_GATEWAY", "twilio")
+    text = str(_env_error(monkeypatch, {}))
+    assert text.startswith("Configuration error: DEFAULT_GATEWAY: ")
+    assert "DEFAULT_PROVIDER" not in text
+
+
+@pytest.mark.parametrize("variable", ["DEFAULT_GATEWAY", "DEFAULT_PROVIDER"])
+def test_the_demo_uses_the_sandbox_whatever_the_default_gateway_says(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    for name, value in {**BASE_ENV, variable: "smska"}.items():
+        monkeypatch.setenv(name, value)
+    settings = demo_settings(FakeBotApi(), 111, tmp_path / "demo.sqlite3")
+    assert settings.enabled_providers == ["sandbox"]
+    assert settings.effective_default_provider == "sandbox"
+
+
 def test_failover_naming_an_unconfigured_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {k: v for k, v in BASE_ENV.items() if k.startswith("SMSRENT")}
     error = _env_error(monkeypatch, {**env, "FAILOVER": "smska"})
@@ -387,6 +450,8 @@ def _all_text(error: BaseException) -> str:
         {**BASE_ENV, "SMSRENT_PROJECT_ID": SKEY},
         {**BASE_ENV, "SMSRENT_ENCODING": SKEY},
         {**BASE_ENV, "DEFAULT_PROVIDER": PASSWORD},
+        {**BASE_ENV, "DEFAULT_GATEWAY": PASSWORD},
+        {**BASE_ENV, "DEFAULT_GATEWAY": "smska", "DEFAULT_PROVIDER": PASSWORD},
         {**BASE_ENV, "FAILOVER": f"smska,{PASSWORD}"},
         {**BASE_ENV, "ADMIN_IDS": f"1,{TOKEN}"},
         {**BASE_ENV, "SMSKA_URL": f"ftp://login:{PASSWORD}@my2.smska.net/api"},
