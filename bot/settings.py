@@ -21,7 +21,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from providers import smska, smsrent
 from providers.sms import InvalidSenderName, is_region_code, validate_sender
@@ -251,6 +259,27 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        return (
+            init_settings,
+            _EnvSource(settings_cls),
+            _DotEnvSource(
+                settings_cls,
+                env_file=dotenv_settings.env_file,
+                env_file_encoding=dotenv_settings.env_file_encoding,
+            ),
+            file_secret_settings,
+        )
+
     @model_validator(mode="before")
     @classmethod
     def _flat_gateway_names(cls, data: Any) -> Any:
@@ -470,6 +499,24 @@ class Settings(BaseSettings):
     @property
     def smska_concurrency(self) -> int:
         return self.smska.concurrency
+
+
+def _decode(field_name: str, decode: Any, field: FieldInfo, value: Any) -> Any:
+    """A variable named as a gateway alone (``SMSKA=``) is not a setting: only the
+    ``SMSKA_<FIELD>`` ones are read (before nesting it was ignored; it still is)."""
+    if field_name in _gateway_fields():
+        return {}
+    return decode(field_name, field, value)
+
+
+class _EnvSource(EnvSettingsSource):
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        return _decode(field_name, super().decode_complex_value, field, value)
+
+
+class _DotEnvSource(DotEnvSettingsSource):
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        return _decode(field_name, super().decode_complex_value, field, value)
 
 
 @cache

@@ -229,6 +229,19 @@ def test_keyword_arguments_by_their_flat_names_win_over_the_environment(
     assert (nested.smsrent.concurrency, nested.smsrent.project_id) == (8, 1234)
 
 
+@pytest.mark.parametrize("bare", ["", "oops", '{"url": "ftp://x"}'])
+def test_a_variable_named_as_a_gateway_alone_is_not_a_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bare: str
+) -> None:
+    monkeypatch.setenv("SMSRENT", bare)
+    monkeypatch.setenv("SMSRENT_CONCURRENCY", "4")
+    env_file = _write_env_file(tmp_path / "custom.env", {**BASE_ENV, "SMSKA": bare})
+    settings = load_settings(_env_file=env_file)
+    assert settings.smsrent.concurrency == 4
+    assert settings.smsrent.url == smsrent.DEFAULT_URL
+    assert settings.enabled_providers == ["smsrent", "smska"]
+
+
 def test_environment_wins_over_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env_file = _write_env_file(tmp_path / "custom.env", {**BASE_ENV, "SENDS_PER_DAY": "11"})
     monkeypatch.setenv("SENDS_PER_DAY", "22")
