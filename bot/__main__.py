@@ -23,9 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(build_parser().parse_args(args))
     if args and args[0] != "run":
         from bot.cli import build_parser
+        from bot.exit_codes import EXIT_USAGE
 
         build_parser().parse_args(args)  # prints usage and exits 2 for an unknown command
-        return 2
+        return EXIT_USAGE
     # Settings and the token are checked before aiogram (seconds to import) is loaded.
     from bot.app_config import load_bot_settings
 

@@ -20,8 +20,8 @@ from aiogram.exceptions import (
 from aiogram.types import BotCommand, BotCommandScopeDefault, User
 from aiogram.utils.token import TokenValidationError
 
-from bot.cli import EXIT_CONFIG
 from bot.core import Core, open_core
+from bot.exit_codes import EXIT_CONFIG
 from bot.factory import create_dispatcher
 from bot.logging_setup import configure_logging, install_redacting_hooks, redact_loop_errors
 from bot.settings import Settings

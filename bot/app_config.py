@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli import EXIT_CONFIG
+from bot.exit_codes import EXIT_CONFIG
 from bot.settings import ConfigError, Settings, load_settings
 
 HOW_TO_GET_A_BOT = (

@@ -3,7 +3,7 @@
 
 It shares the services with the bot and never imports aiogram, so it starts fast.
 One clear line for people (errors on stderr), ``--json`` for machines, and an exit
-code per class of outcome (see ``EXIT_CODES``).
+code per class of outcome (see ``bot.exit_codes``).
 """
 
 from __future__ import annotations
@@ -19,13 +19,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.exit_codes import (
+    EXIT_CODES,
+    EXIT_CONFIG,
+    EXIT_LAST_ADMIN,
+    EXIT_NOT_CONFIGURED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code_for,
+    exit_code_for_record,
+)
 from bot.settings import ConfigError, Settings, load_settings
 from services.domain import InvalidInput, printable_text
 from services.errors import (
     GatewayNotConfigured,
-    GatewayRefused,
-    MessageNotFound,
-    NotSent,
     OutcomeUnknown,
     ProtocolError,
     ProviderError,
@@ -36,40 +44,11 @@ if TYPE_CHECKING:
     from storage.models import UserRecord
     from storage.strangers import StrangerRecord
 
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_CONFIG = 3
-EXIT_REFUSED = 4
-EXIT_NOT_SENT = 5
-EXIT_UNKNOWN = 6
-EXIT_PROTOCOL = 7
-EXIT_UNSUPPORTED = 8
-EXIT_NOT_FOUND = 9
-EXIT_NOT_CONFIGURED = 10
-EXIT_LAST_ADMIN = 11
-
 #: how long a command-line send keeps trying to write a result the database refused
 WRITE_RETRY_SECONDS = 30.0
 
 #: The longest ``--key`` accepted (it is stored with the message).
 MAX_KEY_LENGTH = 200
-
-EXIT_CODES: dict[int, str] = {
-    EXIT_OK: "done (for send: the gateway accepted the message)",
-    EXIT_INTERNAL: "internal error (a bug: please report it)",
-    EXIT_USAGE: "bad usage or invalid input (phone, text, gateway name): nothing was sent",
-    EXIT_CONFIG: "configuration error: a setting is missing or wrong",
-    EXIT_REFUSED: "the gateway refused the request (credentials, IP, money, recipient...): nothing was sent",
-    EXIT_NOT_SENT: "could not connect to the gateway: nothing was sent",
-    EXIT_UNKNOWN: "outcome unknown: the SMS may or may not have been sent; it is not retried",
-    EXIT_PROTOCOL: "the gateway's answer was not understood (balance, status)",
-    EXIT_UNSUPPORTED: "the gateway offers no such request (e.g. smsrent has no status)",
-    EXIT_NOT_FOUND: "no such message (users: no such user)",
-    EXIT_NOT_CONFIGURED: "the gateway of this message is not configured here: the last known "
-    "state is shown",
-    EXIT_LAST_ADMIN: "refused: the change would leave no admin (users deny)",
-}
 
 
 def key_problem(key: str) -> str | None:
@@ -82,26 +61,6 @@ def key_problem(key: str) -> str | None:
     if not key.isprintable():
         return "--key contains control characters (tabs, newlines…): use printable text."
     return None
-
-
-def exit_code_for(error: BaseException) -> int:
-    if isinstance(error, InvalidInput):
-        return EXIT_USAGE
-    if isinstance(error, MessageNotFound):
-        return EXIT_NOT_FOUND
-    if isinstance(error, OutcomeUnknown):
-        return EXIT_UNKNOWN
-    if isinstance(error, NotSent):
-        return EXIT_NOT_SENT
-    if isinstance(error, GatewayRefused):
-        return EXIT_REFUSED
-    if isinstance(error, ProtocolError):
-        return EXIT_PROTOCOL
-    if isinstance(error, UnsupportedOperation):
-        return EXIT_UNSUPPORTED
-    if isinstance(error, GatewayNotConfigured):
-        return EXIT_NOT_CONFIGURED
-    return EXIT_INTERNAL
 
 
 def describe_error(error: ProviderError, *, sending: bool = True) -> str:
@@ -123,16 +82,6 @@ def describe_error(error: ProviderError, *, sending: bool = True) -> str:
     return text + "."
 
 
-def exit_code_for_record(state: str, error_kind: str | None) -> int:
-    """The exit code a recorded send stands for (a repeated ``--key``)."""
-    if state == "failed":
-        not_made = ("NotSent", "NotStarted", "RecordNotWritten")
-        return EXIT_NOT_SENT if error_kind in not_made else EXIT_REFUSED
-    if state in ("unknown", "sending", "queued"):
-        return EXIT_UNKNOWN
-    return EXIT_OK
-
-
 def _epilog() -> str:
     lines = ["exit codes:"]
     lines += [f"  {code:>2}  {meaning}" for code, meaning in EXIT_CODES.items()]
@@ -140,7 +89,7 @@ def _epilog() -> str:
         "",
         "examples:",
         "  python -m bot send 79123456789 Server is down",
-        '  echo "disk full" | python -m bot send +7-912-345-67-89 - --provider smska',
+        '  echo "disk full" | python -m bot send +7-912-345-67-89 - --gateway smska',
         "  python -m bot balance --json",
         "  python -m bot status 42",
         "  python -m bot users list",
@@ -181,8 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the demo's own database, emptied at each start (default: data/demo.sqlite3)",
     )
 
-    def common(p: argparse.ArgumentParser, provider_help: str) -> None:
-        p.add_argument("--provider", metavar="NAME", help=provider_help)
+    def common(p: argparse.ArgumentParser, gateway_help: str) -> None:
+        p.add_argument("--gateway", metavar="NAME", help=gateway_help)
+        p.add_argument(
+            "--provider",
+            metavar="NAME",
+            dest="old_gateway",
+            help="the old name of --gateway, still accepted",
+        )
         p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
 
     send = sub.add_parser(
@@ -204,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="idempotency key (printable, non-blank, up to 200 characters): a second send "
         "with the same key sends nothing and reports the first",
     )
-    common(send, "gateway to use (default: DEFAULT_PROVIDER)")
+    common(send, "gateway to use (default: DEFAULT_GATEWAY)")
 
     balance = sub.add_parser("balance", help="show the balance of every enabled gateway")
     common(balance, "only this gateway")
@@ -274,9 +229,30 @@ def _error_payload(error: BaseException, *, sending: bool = True) -> dict[str, A
     return payload
 
 
+def chosen_gateway(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The gateway named by ``--gateway`` or its old name ``--provider`` (``None``: the
+    default), or a problem when the two name different gateways."""
+    new: str | None = getattr(args, "gateway", None)
+    old: str | None = getattr(args, "old_gateway", None)
+    if new is not None and old is not None and new.strip().lower() != old.strip().lower():
+        return None, (
+            f"--gateway {printable_text(new)[:40]!r} and --provider {printable_text(old)[:40]!r} "
+            "name different gateways: give only --gateway (--provider is its old name)."
+        )
+    return (new if new is not None else old), None
+
+
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     output = Output(getattr(args, "json", False), sys.stdout, sys.stderr)
+    gateway, problem = chosen_gateway(args)
+    if problem is not None:
+        nothing = " Nothing was sent." if args.command == "send" else ""
+        return output.emit(
+            EXIT_USAGE,
+            f"error: {problem}{nothing}",
+            {"error": problem, "error_kind": "InvalidInput"},
+        )
     if args.command == "send" and args.key is not None:
         problem = key_problem(args.key)
         if problem is not None:
@@ -313,11 +289,11 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     async def command() -> int:
         redact_loop_errors(settings.secret_values())
         if args.command == "send":
-            return await _send(settings, output, args.phone, text, args.provider, args.key)
+            return await _send(settings, output, args.phone, text, gateway, args.key)
         if args.command == "balance":
-            return await _balance(settings, output, args.provider)
+            return await _balance(settings, output, gateway)
         if args.command == "status":
-            return await _status(settings, output, args.ref, args.provider)
+            return await _status(settings, output, args.ref, gateway)
         if args.command == "users":
             return await _users(settings, output, args)
         raise AssertionError(args.command)  # pragma: no cover

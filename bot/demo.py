@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-from bot.cli import EXIT_CONFIG, EXIT_OK
+from bot.exit_codes import EXIT_CONFIG, EXIT_OK
 from bot.settings import ConfigError, Settings, load_settings
 from bot.standin import CONSOLE_HELP, Console, FakeBotApi, read_lines, wait_for_answer
 
@@ -42,6 +42,7 @@ def demo_settings(api: FakeBotApi, user_id: int, database: Path) -> Settings:
         smska_api_key=None,
         smska_api_password=None,
         smska_sender=None,
+        default_gateway="sandbox",
         default_provider="sandbox",
         failover=[],
         database_path=database,

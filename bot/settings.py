@@ -7,16 +7,33 @@ Secrets are ``SecretStr``; a configuration error names the setting, never a secr
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from providers import smska, smsrent
 from providers.smska import SmskaConfig
-from providers.smsrent import SmsrentConfig
+from providers.smsrent import SmsrentConfig, SmsrentEncoding
 from services.domain import InvalidSenderName, is_region_code, validate_sender
 
 ProviderName = Literal["smsrent", "smska", "sandbox"]
@@ -33,6 +50,13 @@ def _split_list(value: Any) -> Any:
         return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
     if isinstance(value, int):
         return [value]
+    return value
+
+
+def _gateway_name(value: Any) -> Any:
+    """A gateway name as the field check will see it (blank: unset)."""
+    if isinstance(value, str):
+        return value.strip().lower() or None
     return value
 
 
@@ -61,6 +85,130 @@ def url_problem(url: str, *, base_only: bool = False) -> str | None:
     return None
 
 
+def _blank_is_none(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+class GatewaySettings(BaseModel):
+    """One gateway's settings, read from the variables named ``<NAME>_<FIELD>``
+    (``SMSRENT_URL``, ``SMSKA_API_PASSWORD``...). A new gateway is one subclass (its
+    name, credentials and adapter config) and one field of ``Settings`` named as it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    #: the gateway's name, which is also the prefix of its variables
+    name: ClassVar[ProviderName]
+    #: fields that enable the gateway once all are set (set only some: an error)
+    required: ClassVar[tuple[str, ...]]
+    #: fields holding secrets (SecretStr), for the log redaction filter
+    secret_fields: ClassVar[tuple[str, ...]]
+
+    url: str
+    sender: str | None = None
+    #: sends in flight at once; more wait in a queue (never a failure)
+    concurrency: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("sender", mode="before")
+    @classmethod
+    def _blank_sender(cls, value: Any) -> Any:
+        return _blank_is_none(value)
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        return f"{cls.name}_{field}".upper()
+
+    @property
+    def enabled(self) -> bool:
+        return all(getattr(self, field) is not None for field in self.required)
+
+    def problems(self) -> list[str]:
+        """What is wrong, each naming its variable (never a value)."""
+        problems: list[str] = []
+        given = {self.env_name(f): getattr(self, f) is not None for f in self.required}
+        if any(given.values()) and not all(given.values()):
+            missing = ", ".join(env for env, ok in given.items() if not ok)
+            problems.append(f"{self.name} is partly configured: set {missing} as well")
+        if self.sender is not None:
+            try:
+                validate_sender(self.sender)
+            except InvalidSenderName as exc:
+                problems.append(f"{self.env_name('sender')}: {exc}")
+        if (problem := url_problem(self.url)) is not None:
+            problems.append(f"{self.env_name('url')} {problem}")
+        return problems
+
+    def secrets(self) -> list[str]:
+        values = [getattr(self, field) for field in self.secret_fields]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+class SmsrentSettings(GatewaySettings):
+    """smsrent.ru: ``SMSRENT_URL``, ``_PROJECT_ID``, ``_SECRET_KEY``, ``_SENDER``,
+    ``_ENCODING``, ``_CONCURRENCY``."""
+
+    name: ClassVar[ProviderName] = "smsrent"
+    required: ClassVar[tuple[str, ...]] = ("project_id", "secret_key", "sender")
+    secret_fields: ClassVar[tuple[str, ...]] = ("secret_key",)
+
+    url: str = smsrent.DEFAULT_URL
+    project_id: int | None = None
+    secret_key: SecretStr | None = None
+    encoding: SmsrentEncoding = "UTF-8"
+
+    @field_validator("project_id", "secret_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return _blank_is_none(value)
+
+    @field_validator("encoding", mode="before")
+    @classmethod
+    def _encoding(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            upper = value.strip().upper().replace("_", "-")
+            return {"UTF8": "UTF-8", "CP1251": "WINDOWS-1251", "WINDOWS1251": "WINDOWS-1251"}.get(
+                upper, upper
+            )
+        return value
+
+    def config(self) -> SmsrentConfig | None:
+        if self.project_id is None or self.secret_key is None or self.sender is None:
+            return None
+        return SmsrentConfig(
+            project_id=self.project_id,
+            secret_key=self.secret_key,
+            sender=self.sender,
+            url=self.url,
+            encoding=self.encoding,
+        )
+
+
+class SmskaSettings(GatewaySettings):
+    """smska.net: ``SMSKA_URL``, ``_API_KEY``, ``_API_PASSWORD``, ``_SENDER``,
+    ``_CONCURRENCY``."""
+
+    name: ClassVar[ProviderName] = "smska"
+    required: ClassVar[tuple[str, ...]] = ("api_key", "api_password", "sender")
+    secret_fields: ClassVar[tuple[str, ...]] = ("api_password",)
+
+    url: str = smska.DEFAULT_URL
+    api_key: str | None = None
+    api_password: SecretStr | None = None
+
+    @field_validator("api_key", "api_password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return _blank_is_none(value)
+
+    def config(self) -> SmskaConfig | None:
+        if self.api_key is None or self.api_password is None or self.sender is None:
+            return None
+        return SmskaConfig(
+            api_key=self.api_key, api_password=self.api_password, sender=self.sender, url=self.url
+        )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -68,6 +216,10 @@ class Settings(BaseSettings):
         extra="ignore",
         case_sensitive=False,
         frozen=True,
+        # SMSRENT_PROJECT_ID is ``smsrent.project_id``: only the first "_" nests, and
+        # only for the gateway fields (the other names are read as they are)
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
     )
 
     # Telegram (the bot only; the command line needs none of these)
@@ -77,20 +229,14 @@ class Settings(BaseSettings):
     send_confirmation: bool = True
     preview_ttl_seconds: int = Field(default=600, ge=10)
 
-    # smsrent.ru
-    smsrent_url: str = smsrent.DEFAULT_URL
-    smsrent_project_id: int | None = None
-    smsrent_secret_key: SecretStr | None = None
-    smsrent_sender: str | None = None
-    smsrent_encoding: smsrent.SmsrentEncoding = "UTF-8"
-
-    # smska.net
-    smska_url: str = smska.DEFAULT_URL
-    smska_api_key: str | None = None
-    smska_api_password: SecretStr | None = None
-    smska_sender: str | None = None
+    # the gateways, one field each, named as the gateway (SMSRENT_*, SMSKA_*)
+    smsrent: SmsrentSettings = Field(default_factory=SmsrentSettings)
+    smska: SmskaSettings = Field(default_factory=SmskaSettings)
 
     # sending
+    #: the gateway a send goes through unless one is named; ``DEFAULT_PROVIDER`` is its
+    #: old name, still accepted (both hold the same value once read)
+    default_gateway: ProviderName | None = None
     default_provider: ProviderName | None = None
     failover: Annotated[list[ProviderName], NoDecode] = Field(default_factory=list)
     #: ISO region codes SMS may go to (e.g. RU,KZ,BY); empty: every country.
@@ -98,9 +244,6 @@ class Settings(BaseSettings):
     sandbox_delivery_seconds: float = Field(default=5.0, ge=0)
     http_connect_timeout: float = Field(default=5.0, gt=0)
     http_read_timeout: float = Field(default=20.0, gt=0)
-    #: sends in flight at once per gateway; more wait in a queue (never a failure)
-    smsrent_concurrency: int = Field(default=10, ge=1, le=200)
-    smska_concurrency: int = Field(default=10, ge=1, le=200)
 
     # limits
     sends_per_minute: int = Field(default=5, ge=0)
@@ -115,6 +258,79 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/smsbot.sqlite3")
     log_level: LogLevel = "INFO"
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        return (
+            init_settings,
+            _EnvSource(settings_cls),
+            _DotEnvSource(
+                settings_cls,
+                env_file=dotenv_settings.env_file,
+                env_file_encoding=dotenv_settings.env_file_encoding,
+            ),
+            file_secret_settings,
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_gateway_names(cls, data: Any) -> Any:
+        """``Settings(smsrent_url=...)``, the names before the gateways were nested, still
+        work as keyword arguments; they win over the environment, as any argument does."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for field, model in _gateway_fields().items():
+            prefix = f"{field}_"
+            flat = {
+                key.lower().removeprefix(prefix): key
+                for key in data
+                if isinstance(key, str)
+                and key.lower().startswith(prefix)
+                and key.lower().removeprefix(prefix) in model.model_fields
+            }
+            if not flat:
+                continue
+            nested = data.get(field)
+            if isinstance(nested, BaseModel):
+                nested = dict(nested)
+            nested = dict(nested) if isinstance(nested, dict) else {}
+            for sub, key in flat.items():
+                nested[sub] = data.pop(key)
+            data[field] = nested
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_gateway_name(cls, data: Any) -> Any:
+        """``DEFAULT_PROVIDER`` is the old name of ``DEFAULT_GATEWAY``: either may be set,
+        both only to the same gateway. A value that is not a gateway name is left to the
+        field's own check (and never echoed: it may be a secret pasted in the wrong place)."""
+        if not isinstance(data, dict):
+            return data
+        values = {
+            key: _gateway_name(data.get(key)) for key in ("default_gateway", "default_provider")
+        }
+        new, old = values["default_gateway"], values["default_provider"]
+        if new is not None and old is not None and new != old:
+            if new in PROVIDER_NAMES and old in PROVIDER_NAMES:
+                raise ValueError(
+                    f"DEFAULT_GATEWAY is {new} but DEFAULT_PROVIDER (its old name) is {old}: "
+                    "set only DEFAULT_GATEWAY"
+                )
+            return data
+        chosen = new if new is not None else old
+        if chosen is None or chosen not in PROVIDER_NAMES:
+            return data
+        return {**data, "default_gateway": chosen, "default_provider": chosen}
 
     @field_validator("admin_ids", "failover", mode="before")
     @classmethod
@@ -135,80 +351,28 @@ class Settings(BaseSettings):
             )
         return codes
 
-    @field_validator("smsrent_encoding", mode="before")
-    @classmethod
-    def _encoding(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            upper = value.strip().upper().replace("_", "-")
-            return {"UTF8": "UTF-8", "CP1251": "WINDOWS-1251", "WINDOWS1251": "WINDOWS-1251"}.get(
-                upper, upper
-            )
-        return value
-
-    @field_validator("default_provider", "log_level", mode="before")
+    @field_validator("default_gateway", "default_provider", "log_level", mode="before")
     @classmethod
     def _lower_or_upper(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):
             value = value.strip()
             if not value:
-                return None if info.field_name == "default_provider" else value
+                return None if info.field_name != "log_level" else value
             return value.upper() if info.field_name == "log_level" else value.lower()
         return value
 
-    @field_validator(
-        "smsrent_secret_key",
-        "smska_api_password",
-        "bot_token",
-        "smska_api_key",
-        "smsrent_sender",
-        "smska_sender",
-        "telegram_api_url",
-        mode="before",
-    )
+    @field_validator("bot_token", "telegram_api_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("smsrent_project_id", mode="before")
-    @classmethod
-    def _blank_project(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
     @model_validator(mode="after")
     def _check_gateways(self) -> Settings:
         problems: list[str] = []
-        rent = {
-            "SMSRENT_PROJECT_ID": self.smsrent_project_id is not None,
-            "SMSRENT_SECRET_KEY": self.smsrent_secret_key is not None,
-            "SMSRENT_SENDER": self.smsrent_sender is not None,
-        }
-        if any(rent.values()) and not all(rent.values()):
-            missing = ", ".join(k for k, v in rent.items() if not v)
-            problems.append(f"smsrent is partly configured: set {missing} as well")
-        ska = {
-            "SMSKA_API_KEY": self.smska_api_key is not None,
-            "SMSKA_API_PASSWORD": self.smska_api_password is not None,
-            "SMSKA_SENDER": self.smska_sender is not None,
-        }
-        if any(ska.values()) and not all(ska.values()):
-            missing = ", ".join(k for k, v in ska.items() if not v)
-            problems.append(f"smska is partly configured: set {missing} as well")
-        for env, sender in (
-            ("SMSRENT_SENDER", self.smsrent_sender),
-            ("SMSKA_SENDER", self.smska_sender),
-        ):
-            if sender is not None:
-                try:
-                    validate_sender(sender)
-                except InvalidSenderName as exc:
-                    problems.append(f"{env}: {exc}")
-        for env, url in (("SMSRENT_URL", self.smsrent_url), ("SMSKA_URL", self.smska_url)):
-            if (problem := url_problem(url)) is not None:
-                problems.append(f"{env} {problem}")
+        for gateway in self.gateways:
+            problems += gateway.problems()
         # aiogram builds "{base}/bot{token}/{method}": a query or fragment would
         # swallow the token and method.
         api_url = self.telegram_api_url
@@ -217,10 +381,10 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         enabled = self.enabled_providers
-        if self.default_provider is not None and self.default_provider not in enabled:
+        if self.default_gateway is not None and self.default_gateway not in enabled:
             raise ValueError(
-                f"DEFAULT_PROVIDER is {self.default_provider}, but that gateway is not configured "
-                f"(enabled: {', '.join(enabled)})"
+                f"DEFAULT_GATEWAY (or its old name DEFAULT_PROVIDER) is {self.default_gateway}, "
+                f"but that gateway is not configured (enabled: {', '.join(enabled)})"
             )
         for name in self.failover:
             if name not in enabled:
@@ -230,29 +394,17 @@ class Settings(BaseSettings):
     # -- derived -----------------------------------------------------------------
 
     @property
+    def gateways(self) -> tuple[GatewaySettings, ...]:
+        """Every real gateway's settings, configured or not, in a fixed order."""
+        return tuple(getattr(self, field) for field in _gateway_fields())
+
+    @property
     def smsrent_config(self) -> SmsrentConfig | None:
-        if self.smsrent_project_id is None or self.smsrent_secret_key is None:
-            return None
-        assert self.smsrent_sender is not None
-        return SmsrentConfig(
-            project_id=self.smsrent_project_id,
-            secret_key=self.smsrent_secret_key,
-            sender=self.smsrent_sender,
-            url=self.smsrent_url,
-            encoding=self.smsrent_encoding,
-        )
+        return self.smsrent.config()
 
     @property
     def smska_config(self) -> SmskaConfig | None:
-        if self.smska_api_key is None or self.smska_api_password is None:
-            return None
-        assert self.smska_sender is not None
-        return SmskaConfig(
-            api_key=self.smska_api_key,
-            api_password=self.smska_api_password,
-            sender=self.smska_sender,
-            url=self.smska_url,
-        )
+        return self.smska.config()
 
     @property
     def max_request_seconds(self) -> float:
@@ -269,7 +421,7 @@ class Settings(BaseSettings):
     @property
     def send_concurrency(self) -> dict[str, int]:
         """Slots per gateway: sends beyond them wait in the send service's queue."""
-        return {"smsrent": self.smsrent_concurrency, "smska": self.smska_concurrency}
+        return {gateway.name: gateway.concurrency for gateway in self.gateways}
 
     @property
     def http_pool_size(self) -> int:
@@ -280,12 +432,8 @@ class Settings(BaseSettings):
     def enabled_providers(self) -> list[ProviderName]:
         """Gateways with credentials, in a fixed order; the sandbox when there are
         none, or when it is chosen explicitly."""
-        names: list[ProviderName] = []
-        if self.smsrent_project_id is not None and self.smsrent_secret_key is not None:
-            names.append("smsrent")
-        if self.smska_api_key is not None and self.smska_api_password is not None:
-            names.append("smska")
-        if not names or self.default_provider == "sandbox" or "sandbox" in self.failover:
+        names: list[ProviderName] = [g.name for g in self.gateways if g.enabled]
+        if not names or self.default_gateway == "sandbox" or "sandbox" in self.failover:
             names.append("sandbox")
         return names
 
@@ -296,15 +444,102 @@ class Settings(BaseSettings):
 
     @property
     def effective_default_provider(self) -> ProviderName:
-        return self.default_provider or self.enabled_providers[0]
+        return self.default_gateway or self.enabled_providers[0]
 
     def secret_values(self) -> list[str]:
         """Every secret's value, for the log redaction filter."""
-        secrets = [self.bot_token, self.smsrent_secret_key, self.smska_api_password]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        token = self.bot_token.get_secret_value() if self.bot_token is not None else ""
+        secrets = [token] if token else []
+        for gateway in self.gateways:
+            secrets += gateway.secrets()
+        return secrets
+
+    # -- the names before the gateways were nested (read-only) --------------------
+
+    @property
+    def smsrent_url(self) -> str:
+        return self.smsrent.url
+
+    @property
+    def smsrent_project_id(self) -> int | None:
+        return self.smsrent.project_id
+
+    @property
+    def smsrent_secret_key(self) -> SecretStr | None:
+        return self.smsrent.secret_key
+
+    @property
+    def smsrent_sender(self) -> str | None:
+        return self.smsrent.sender
+
+    @property
+    def smsrent_encoding(self) -> SmsrentEncoding:
+        return self.smsrent.encoding
+
+    @property
+    def smsrent_concurrency(self) -> int:
+        return self.smsrent.concurrency
+
+    @property
+    def smska_url(self) -> str:
+        return self.smska.url
+
+    @property
+    def smska_api_key(self) -> str | None:
+        return self.smska.api_key
+
+    @property
+    def smska_api_password(self) -> SecretStr | None:
+        return self.smska.api_password
+
+    @property
+    def smska_sender(self) -> str | None:
+        return self.smska.sender
+
+    @property
+    def smska_concurrency(self) -> int:
+        return self.smska.concurrency
 
 
-_ENV_NAMES = {name: name.upper() for name in Settings.model_fields}
+def _decode(field_name: str, decode: Any, field: FieldInfo, value: Any) -> Any:
+    """A variable named as a gateway alone (``SMSKA=``) is not a setting: only the
+    ``SMSKA_<FIELD>`` ones are read (before nesting it was ignored; it still is)."""
+    if field_name in _gateway_fields():
+        return {}
+    return decode(field_name, field, value)
+
+
+class _EnvSource(EnvSettingsSource):
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        return _decode(field_name, super().decode_complex_value, field, value)
+
+
+class _DotEnvSource(DotEnvSettingsSource):
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        return _decode(field_name, super().decode_complex_value, field, value)
+
+
+@cache
+def _gateway_fields() -> dict[str, type[GatewaySettings]]:
+    """``Settings``' gateway fields, by name (the prefix of their variables)."""
+    fields: dict[str, type[GatewaySettings]] = {}
+    for name in Settings.model_fields:
+        annotation = Settings.model_fields[name].annotation
+        if isinstance(annotation, type) and issubclass(annotation, GatewaySettings):
+            fields[name] = annotation
+    return fields
+
+
+def setting_env_names() -> tuple[str, ...]:
+    """Every variable the settings read (``SMSRENT_URL``, ``BOT_TOKEN``...)."""
+    names: list[str] = []
+    gateways = _gateway_fields()
+    for name in Settings.model_fields:
+        if name in gateways:
+            names += [gateways[name].env_name(sub) for sub in gateways[name].model_fields]
+        else:
+            names.append(name.upper())
+    return tuple(names)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -322,7 +557,9 @@ def format_validation_error(exc: ValidationError) -> str:
         loc = [str(part) for part in error["loc"]]
         message = str(error["msg"]).removeprefix("Value error, ")
         if loc:
-            env = _ENV_NAMES.get(loc[0], loc[0].upper())
+            # ("smsrent", "sender") is SMSRENT_SENDER; ("admin_ids", 1) is ADMIN_IDS
+            nested = len(loc) > 1 and loc[0] in _gateway_fields()
+            env = "_".join(loc[:2] if nested else loc[:1]).upper()
             lines.append(f"{env}: {message}")
         else:
             lines.append(message)

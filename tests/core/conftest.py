@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from bot.core import Core, open_core
-from bot.settings import Settings
+from bot.settings import Settings, setting_env_names
 from tests.conftest import TEST_SENDER
 from tests.fakes.gateways import FakeGateways
 
 #: every environment variable the settings read (one per field)
-SETTING_ENV_NAMES: tuple[str, ...] = tuple(name.upper() for name in Settings.model_fields)
+SETTING_ENV_NAMES: tuple[str, ...] = setting_env_names()
 
 RECIPIENT = "79123456789"
 

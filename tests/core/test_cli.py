@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from bot.cli import EXIT_CODES
 from bot.core import open_core
+from bot.exit_codes import EXIT_CODES
 from services.sending import Origin
 from storage.audit import AuditLog
 from storage.db import Database
@@ -684,3 +684,82 @@ async def test_users_command_does_not_import_aiogram(base_env: dict[str, str]) -
     assert result.code == 0, result.err
     assert "import time:" in result.err
     assert "aiogram" not in result.err
+
+
+# ------------------------------------------------- gateway names (old ones kept)
+
+
+async def test_gateway_option_chooses_the_gateway(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    result = await run("send", RECIPIENT, "hello", "--gateway", "smska", "--json", env=gateway_env)
+    assert result.code == 0, result.err
+    payload = result.json()
+    assert payload["provider"] == "smska"
+    assert fake_gateways.sent[payload["gateway_id"]].gateway == "smska"
+
+    balance = await run("balance", "--gateway", "smska", "--json", env=gateway_env)
+    assert balance.code == 0, balance.err
+    assert [b["provider"] for b in balance.json()["balances"]] == ["smska"]
+
+    status = await run("status", f"#{payload['id']}", "--gateway", "smska", env=gateway_env)
+    assert status.code == 0, status.err
+    assert "via smska" in status.out
+
+
+async def test_gateway_and_its_old_name_together(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    same = await run(
+        "send", RECIPIENT, "hello", "--gateway", "smska", "--provider", "SMSKA", env=gateway_env
+    )
+    assert same.code == 0, same.err
+    assert "sent via smska" in same.out
+    sent_before = dict(fake_gateways.sent)
+
+    different = await run(
+        "send", RECIPIENT, "hello", "--gateway", "smska", "--provider", "smsrent", env=gateway_env
+    )
+    assert different.code == 2
+    assert different.out == ""
+    assert different.err == (
+        "error: --gateway 'smska' and --provider 'smsrent' name different gateways: give only "
+        "--gateway (--provider is its old name). Nothing was sent.\n"
+    )
+    assert fake_gateways.sent == sent_before
+    as_json = await run(
+        "balance", "--gateway", "smska", "--provider", "smsrent", "--json", env=gateway_env
+    )
+    assert as_json.code == 2
+    assert as_json.json()["ok"] is False
+    assert "name different gateways" in as_json.json()["error"]
+
+
+async def test_default_gateway_setting_and_its_old_name(
+    gateway_env: dict[str, str], fake_gateways: FakeGateways
+) -> None:
+    new = await run("send", RECIPIENT, "hello", env={**gateway_env, "DEFAULT_GATEWAY": "smska"})
+    assert new.code == 0, new.err
+    assert "sent via smska" in new.out
+    old = await run("send", RECIPIENT, "hello", env={**gateway_env, "DEFAULT_PROVIDER": "smska"})
+    assert old.code == 0, old.err
+    assert "sent via smska" in old.out
+    sent_before = dict(fake_gateways.sent)
+
+    both = {**gateway_env, "DEFAULT_GATEWAY": "smska", "DEFAULT_PROVIDER": "smsrent"}
+    conflict = await run("send", RECIPIENT, "hello", env=both)
+    assert conflict.code == 3
+    assert "DEFAULT_GATEWAY" in conflict.err
+    assert "DEFAULT_PROVIDER" in conflict.err
+    assert fake_gateways.sent == sent_before
+
+
+async def test_help_names_gateway_first_and_the_old_option_as_still_accepted(
+    base_env: dict[str, str],
+) -> None:
+    result = await run("send", "--help", env=base_env)
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "--gateway NAME gateway to use (default: DEFAULT_GATEWAY)" in text
+    assert "--provider NAME the old name of --gateway, still accepted" in text
+    assert text.index("--gateway NAME") < text.index("--provider NAME")

@@ -4,13 +4,23 @@ and configuration errors that name the setting and never show a secret."""
 from __future__ import annotations
 
 import traceback
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from bot.settings import ConfigError, Settings, load_settings
+from bot.demo import demo_settings
+from bot.settings import (
+    ConfigError,
+    GatewaySettings,
+    Settings,
+    SmskaSettings,
+    SmsrentSettings,
+    load_settings,
+)
+from bot.standin import FakeBotApi
 from providers import smska, smsrent
 from tests.core.conftest import SETTING_ENV_NAMES
 
@@ -28,7 +38,8 @@ BASE_ENV: dict[str, str] = {
     "SMSKA_SENDER": "SkaSender",
 }
 
-#: (variable, value as written, attribute, expected value) for every setting
+#: (variable, value as written, attribute, expected value) for every setting; a
+#: gateway's settings are nested (``settings.smsrent.url``), their variables are not
 CASES: list[tuple[str, str, str, Any]] = [
     ("BOT_TOKEN", TOKEN, "bot_token", SecretStr(TOKEN)),
     ("TELEGRAM_API_URL", "http://127.0.0.1:8081", "telegram_api_url", "http://127.0.0.1:8081"),
@@ -38,30 +49,31 @@ CASES: list[tuple[str, str, str, Any]] = [
     (
         "SMSRENT_URL",
         "https://rent.example/send.php",
-        "smsrent_url",
+        "smsrent.url",
         "https://rent.example/send.php",
     ),
-    ("SMSRENT_PROJECT_ID", "4321", "smsrent_project_id", 4321),
-    ("SMSRENT_SECRET_KEY", "another-skey", "smsrent_secret_key", SecretStr("another-skey")),
-    ("SMSRENT_SENDER", "Alerts", "smsrent_sender", "Alerts"),
-    ("SMSRENT_ENCODING", "WINDOWS-1251", "smsrent_encoding", "WINDOWS-1251"),
+    ("SMSRENT_PROJECT_ID", "4321", "smsrent.project_id", 4321),
+    ("SMSRENT_SECRET_KEY", "another-skey", "smsrent.secret_key", SecretStr("another-skey")),
+    ("SMSRENT_SENDER", "Alerts", "smsrent.sender", "Alerts"),
+    ("SMSRENT_ENCODING", "WINDOWS-1251", "smsrent.encoding", "WINDOWS-1251"),
     (
         "SMSKA_URL",
         "https://ska.example/api/httppostapi2.php",
-        "smska_url",
+        "smska.url",
         "https://ska.example/api/httppostapi2.php",
     ),
-    ("SMSKA_API_KEY", "other-login", "smska_api_key", "other-login"),
-    ("SMSKA_API_PASSWORD", "other-password", "smska_api_password", SecretStr("other-password")),
-    ("SMSKA_SENDER", "79001234567", "smska_sender", "79001234567"),
+    ("SMSKA_API_KEY", "other-login", "smska.api_key", "other-login"),
+    ("SMSKA_API_PASSWORD", "other-password", "smska.api_password", SecretStr("other-password")),
+    ("SMSKA_SENDER", "79001234567", "smska.sender", "79001234567"),
+    ("DEFAULT_GATEWAY", "smska", "default_gateway", "smska"),
     ("DEFAULT_PROVIDER", "smska", "default_provider", "smska"),
     ("FAILOVER", "smska, sandbox", "failover", ["smska", "sandbox"]),
     ("ALLOWED_COUNTRIES", "ru, kz;BY", "allowed_countries", ["RU", "KZ", "BY"]),
     ("SANDBOX_DELIVERY_SECONDS", "1.5", "sandbox_delivery_seconds", 1.5),
     ("HTTP_CONNECT_TIMEOUT", "2.5", "http_connect_timeout", 2.5),
     ("HTTP_READ_TIMEOUT", "7", "http_read_timeout", 7.0),
-    ("SMSRENT_CONCURRENCY", "3", "smsrent_concurrency", 3),
-    ("SMSKA_CONCURRENCY", "25", "smska_concurrency", 25),
+    ("SMSRENT_CONCURRENCY", "3", "smsrent.concurrency", 3),
+    ("SMSKA_CONCURRENCY", "25", "smska.concurrency", 25),
     ("SENDS_PER_MINUTE", "9", "sends_per_minute", 9),
     ("SENDS_PER_DAY", "99", "sends_per_day", 99),
     ("STATUS_POLL_FIRST_SECONDS", "3", "status_poll_first_seconds", 3.0),
@@ -79,7 +91,7 @@ CASES: list[tuple[str, str, str, Any]] = [
 
 
 def _value(settings: Settings, attribute: str) -> Any:
-    value = getattr(settings, attribute)
+    value = attrgetter(attribute)(settings)
     if isinstance(value, SecretStr):
         return ("secret", value.get_secret_value())
     return value
@@ -166,6 +178,68 @@ def test_setting_read_from_env_file(
     env_file = _write_env_file(tmp_path / "custom.env", {**BASE_ENV, env_name: raw})
     settings = load_settings(_env_file=env_file)
     assert _value(settings, attribute) == _expected(expected)
+
+
+@pytest.mark.parametrize(
+    ("env_name", "raw", "attribute", "expected"),
+    [c for c in CASES if "." in c[2]],
+    ids=[c[0] for c in CASES if "." in c[2]],
+)
+def test_gateway_settings_are_nested_and_keep_their_old_names(
+    monkeypatch: pytest.MonkeyPatch, env_name: str, raw: str, attribute: str, expected: Any
+) -> None:
+    for name, value in {**BASE_ENV, env_name: raw}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(_env_file=None)
+    gateway, field = attribute.split(".")
+    assert isinstance(getattr(settings, gateway), GatewaySettings)
+    assert getattr(settings, gateway).env_name(field) == env_name
+    # the flat name of before, read-only, for the code that still uses it
+    assert _value(settings, f"{gateway}_{field}") == _expected(expected)
+
+
+def test_each_gateway_is_one_settings_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**BASE_ENV, "SMSRENT_CONCURRENCY": "3", "SMSKA_CONCURRENCY": "4"}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(_env_file=None)
+    assert [type(g) for g in settings.gateways] == [SmsrentSettings, SmskaSettings]
+    assert [(g.name, g.enabled) for g in settings.gateways] == [("smsrent", True), ("smska", True)]
+    assert settings.send_concurrency == {"smsrent": 3, "smska": 4}
+    assert settings.http_pool_size == 3 + 4 + 10
+    assert settings.smsrent_config == settings.smsrent.config()
+    assert settings.smska_config == settings.smska.config()
+
+
+def test_keyword_arguments_by_their_flat_names_win_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {**BASE_ENV, "SMSRENT_CONCURRENCY": "3"}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(
+        _env_file=None,
+        smsrent_concurrency=7,
+        smska_api_key=None,
+        smska_api_password=None,
+        smska_sender=None,
+    )
+    assert settings.smsrent.concurrency == 7
+    assert settings.smsrent.project_id == 1234  # the rest still from the environment
+    assert settings.enabled_providers == ["smsrent"]
+    nested = load_settings(_env_file=None, smsrent={"concurrency": 8})
+    assert (nested.smsrent.concurrency, nested.smsrent.project_id) == (8, 1234)
+
+
+@pytest.mark.parametrize("bare", ["", "oops", '{"url": "ftp://x"}'])
+def test_a_variable_named_as_a_gateway_alone_is_not_a_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bare: str
+) -> None:
+    monkeypatch.setenv("SMSRENT", bare)
+    monkeypatch.setenv("SMSRENT_CONCURRENCY", "4")
+    env_file = _write_env_file(tmp_path / "custom.env", {**BASE_ENV, "SMSKA": bare})
+    settings = load_settings(_env_file=env_file)
+    assert settings.smsrent.concurrency == 4
+    assert settings.smsrent.url == smsrent.DEFAULT_URL
+    assert settings.enabled_providers == ["smsrent", "smska"]
 
 
 def test_environment_wins_over_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -299,7 +373,7 @@ def test_invalid_sender_names_the_variable(
 ) -> None:
     error = _env_error(monkeypatch, {**BASE_ENV, variable: sender})
     text = str(error)
-    assert variable in text
+    assert text.startswith(f"Configuration error: {variable}: ")
     other = "SMSRENT_SENDER" if variable == "SMSKA_SENDER" else "SMSKA_SENDER"
     assert f"{other}:" not in text
 
@@ -324,6 +398,66 @@ def test_default_provider_unknown_name(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "DEFAULT_PROVIDER" in str(error)
 
 
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DEFAULT_GATEWAY": "smska"},
+        {"DEFAULT_PROVIDER": "smska"},
+        {"DEFAULT_GATEWAY": "SMSKA", "DEFAULT_PROVIDER": " smska "},
+        {"DEFAULT_GATEWAY": "smska", "DEFAULT_PROVIDER": ""},
+        {"DEFAULT_GATEWAY": " ", "DEFAULT_PROVIDER": "smska"},
+    ],
+)
+def test_default_gateway_and_its_old_name_agree(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for name, value in {**BASE_ENV, **env}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings(_env_file=None)
+    assert (settings.default_gateway, settings.default_provider) == ("smska", "smska")
+    assert settings.effective_default_provider == "smska"
+
+
+def test_default_gateway_and_its_old_name_naming_different_gateways(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = str(
+        _env_error(
+            monkeypatch, {**BASE_ENV, "DEFAULT_GATEWAY": "smska", "DEFAULT_PROVIDER": "smsrent"}
+        )
+    )
+    assert text == (
+        "Configuration error: DEFAULT_GATEWAY is smska but DEFAULT_PROVIDER (its old name) is "
+        "smsrent: set only DEFAULT_GATEWAY"
+    )
+    # the same when one comes from the environment and the other from a .env file
+    monkeypatch.delenv("DEFAULT_PROVIDER")
+    env_file = _write_env_file(tmp_path / "custom.env", {"DEFAULT_PROVIDER": "smsrent"})
+    with pytest.raises(ConfigError, match="DEFAULT_PROVIDER"):
+        load_settings(_env_file=env_file)
+
+
+def test_default_gateway_not_configured_or_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = str(_env_error(monkeypatch, {"DEFAULT_GATEWAY": "smska"}))
+    assert "DEFAULT_GATEWAY" in text
+    assert "smska" in text
+    monkeypatch.setenv("DEFAULT_GATEWAY", "twilio")
+    text = str(_env_error(monkeypatch, {}))
+    assert text.startswith("Configuration error: DEFAULT_GATEWAY: ")
+    assert "DEFAULT_PROVIDER" not in text
+
+
+@pytest.mark.parametrize("variable", ["DEFAULT_GATEWAY", "DEFAULT_PROVIDER"])
+def test_the_demo_uses_the_sandbox_whatever_the_default_gateway_says(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    for name, value in {**BASE_ENV, variable: "smska"}.items():
+        monkeypatch.setenv(name, value)
+    settings = demo_settings(FakeBotApi(), 111, tmp_path / "demo.sqlite3")
+    assert settings.enabled_providers == ["sandbox"]
+    assert settings.effective_default_provider == "sandbox"
+
+
 def test_failover_naming_an_unconfigured_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {k: v for k, v in BASE_ENV.items() if k.startswith("SMSRENT")}
     error = _env_error(monkeypatch, {**env, "FAILOVER": "smska"})
@@ -343,14 +477,16 @@ def test_failover_naming_an_unconfigured_gateway(monkeypatch: pytest.MonkeyPatch
         ({"SENDS_PER_DAY": "-1"}, "SENDS_PER_DAY"),
         ({"ALLOWED_COUNTRIES": "RU,XX"}, "ALLOWED_COUNTRIES"),
         ({"ALLOWED_COUNTRIES": "Russia"}, "ALLOWED_COUNTRIES"),
+        ({"SMSRENT_CONCURRENCY": "0"}, "SMSRENT_CONCURRENCY"),
+        ({"SMSKA_CONCURRENCY": "many"}, "SMSKA_CONCURRENCY"),
+        ({"SMSKA_URL": "my2.smska.net/api"}, "SMSKA_URL"),
     ],
 )
 def test_invalid_values_name_the_variable(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], variable: str
 ) -> None:
     error = _env_error(monkeypatch, {**BASE_ENV, **env})
-    assert variable in str(error)
-    assert str(error).startswith("Configuration error")
+    assert str(error).startswith(f"Configuration error: {variable}")
 
 
 # ------------------------------------------------------------------------ secrets
@@ -363,8 +499,16 @@ def test_secrets_are_secret_str(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(settings.bot_token, SecretStr)
     assert isinstance(settings.smsrent_secret_key, SecretStr)
     assert isinstance(settings.smska_api_password, SecretStr)
+    assert isinstance(settings.smsrent.secret_key, SecretStr)
+    assert isinstance(settings.smska.api_password, SecretStr)
     shown = (
-        repr(settings) + str(settings) + repr(settings.smsrent_config) + repr(settings.smska_config)
+        repr(settings)
+        + str(settings)
+        + repr(settings.smsrent_config)
+        + repr(settings.smska_config)
+        + repr(settings.smsrent)
+        + repr(settings.smska)
+        + str(settings.model_dump())
     )
     for secret in (SKEY, PASSWORD, TOKEN):
         assert secret not in shown
@@ -387,6 +531,8 @@ def _all_text(error: BaseException) -> str:
         {**BASE_ENV, "SMSRENT_PROJECT_ID": SKEY},
         {**BASE_ENV, "SMSRENT_ENCODING": SKEY},
         {**BASE_ENV, "DEFAULT_PROVIDER": PASSWORD},
+        {**BASE_ENV, "DEFAULT_GATEWAY": PASSWORD},
+        {**BASE_ENV, "DEFAULT_GATEWAY": "smska", "DEFAULT_PROVIDER": PASSWORD},
         {**BASE_ENV, "FAILOVER": f"smska,{PASSWORD}"},
         {**BASE_ENV, "ADMIN_IDS": f"1,{TOKEN}"},
         {**BASE_ENV, "SMSKA_URL": f"ftp://login:{PASSWORD}@my2.smska.net/api"},

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_CONFIG
+from bot.exit_codes import EXIT_CONFIG
 from storage.db import Database
 from storage.schema import MIGRATIONS
 from tests.fakes.botapi import FakeBotApi
