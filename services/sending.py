@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,12 +30,12 @@ from storage.balances import BalanceRepository
 from storage.db import STORAGE_ERRORS, utcnow
 from storage.messages import (
     MessageRepository,
-    NewMessage,
+    NewJob,
     PreviewClaim,
     PreviewNotOpen,
     QuotaExceeded,
 )
-from storage.models import MessageRecord, MessageState
+from storage.models import JobRecord, MessageRecord, MessageState
 
 __all__ = [
     "FailedAttempt",
@@ -125,6 +125,39 @@ class SendStarted:
         if self._task is None:
             return SendOutcome(record=self.record, duplicate=True)
         return await asyncio.shield(self._task)
+
+
+class JobStarted:
+    """A send job whose rows are on disk (``queued``): ``records`` as created, or the
+    earlier job's rows for a repeated idempotency key (``duplicate``)."""
+
+    def __init__(
+        self,
+        job: JobRecord,
+        records: list[MessageRecord],
+        tasks: list[asyncio.Task[SendOutcome]] | None = None,
+    ) -> None:
+        self.job = job
+        self.records = records
+        self._tasks = tasks
+
+    @property
+    def duplicate(self) -> bool:
+        return self._tasks is None
+
+    @property
+    def tasks(self) -> list[asyncio.Task[SendOutcome]]:
+        return self._tasks or []
+
+    async def outcomes(self) -> list[SendOutcome]:
+        """Every recipient's result, in order; a cancelled caller cancels no send."""
+        if self._tasks is None:
+            return [SendOutcome(record=r, duplicate=True) for r in self.records]
+        return list(await asyncio.shield(asyncio.gather(*self._tasks)))
+
+
+class JobNotYours(InvalidInput):
+    """A job that is not this user's, or no such job: nothing was done."""
 
 
 def _storage_reason(exc: BaseException) -> str:
@@ -275,11 +308,51 @@ class SendService:
         quotas: tuple[tuple[int, timedelta], ...],
         preview: PreviewClaim | None,
     ) -> SendStarted:
+        started = await self._start_job(
+            (prepared.recipient,), prepared, origin, idempotency_key, quotas, preview
+        )
+        record = started.records[0]
+        if started.duplicate:
+            log.info("send #%s: repeated request, nothing sent again", record.id)
+            return SendStarted(record)
+        return SendStarted(record, started.tasks[0])
+
+    async def submit(
+        self,
+        recipients: Sequence[str],
+        prepared: PreparedSend,
+        origin: Origin,
+        *,
+        idempotency_key: str | None = None,
+        quotas: tuple[tuple[int, timedelta], ...] = (),
+        preview: PreviewClaim | None = None,
+    ) -> JobStarted:
+        """A send job: ``prepared``'s text and gateway to every recipient (checked and
+        made unique here), recorded in one transaction, then sent with the gateway's
+        bounded concurrency, each recipient's result recorded on its own row."""
+        numbers = list(dict.fromkeys(self.recipient(r) for r in recipients))
+        if not numbers:
+            raise InvalidInput("There is no recipient.")
+        task = asyncio.create_task(
+            self._start_job(tuple(numbers), prepared, origin, idempotency_key, quotas, preview)
+        )
+        self._track(task)
+        return await asyncio.shield(task)
+
+    async def _start_job(
+        self,
+        numbers: tuple[str, ...],
+        prepared: PreparedSend,
+        origin: Origin,
+        idempotency_key: str | None,
+        quotas: tuple[tuple[int, timedelta], ...],
+        preview: PreviewClaim | None,
+    ) -> JobStarted:
         try:
-            record, created = await self._messages.create(
-                NewMessage(
+            created = await self._messages.create_job(
+                NewJob(
                     source=origin.source,
-                    recipient=prepared.recipient,
+                    recipients=numbers,
                     text=prepared.text.text,
                     encoding=prepared.text.encoding,
                     parts=prepared.text.parts,
@@ -296,23 +369,68 @@ class SendService:
         except QuotaExceeded as exc:
             hit = LimitHit.at(exc.limit, exc.window, exc.oldest, self._clock())
             raise LimitExceeded(hit) from None
-        if not created:
-            log.info("send #%s: repeated request, nothing sent again", record.id)
-            return SendStarted(record)
-        task = asyncio.create_task(self._deliver(record, prepared), name=f"send-{record.id}")
-        self._track(task)
-        return SendStarted(record, task)
+        if not created.created:
+            return JobStarted(created.job, created.messages)
+        return JobStarted(created.job, created.messages, self._dispatch(created.messages, prepared))
 
-    async def _deliver(self, record: MessageRecord, prepared: PreparedSend) -> SendOutcome:
+    def _dispatch(
+        self, records: list[MessageRecord], prepared: PreparedSend
+    ) -> list[asyncio.Task[SendOutcome]]:
+        tasks = []
+        for record in records:
+            task = asyncio.create_task(
+                self._deliver(record, prepared.text, prepared.provider), name=f"send-{record.id}"
+            )
+            self._track(task)
+            tasks.append(task)
+        return tasks
+
+    async def waiting_jobs(self) -> list[tuple[JobRecord, list[MessageRecord]]]:
+        """Jobs of the bot with rows still ``queued`` (a stop came first): nothing of
+        those rows was sent; their owners choose to send them or not."""
+        waiting = []
+        for job_id in await self._messages.jobs_with_queued(source="telegram"):
+            job = await self._messages.job(job_id)
+            if job is not None:
+                rows = [
+                    r for r in await self._messages.of_job(job_id) if r.state == MessageState.QUEUED
+                ]
+                waiting.append((job, rows))
+        return waiting
+
+    async def resume(self, job_id: int, user_id: int) -> JobStarted:
+        """Send what a job still has ``queued`` (the owner's choice after a stop).
+        Raises ``JobNotYours``."""
+        job = await self._owned(job_id, user_id)
+        rows = [r for r in await self._messages.of_job(job_id) if r.state == MessageState.QUEUED]
+        text = analyze_text(job.text)
+        prepared = PreparedSend(recipient="", text=text, provider=job.gateway)
+        return JobStarted(job, rows, self._dispatch(rows, prepared))
+
+    async def cancel(self, job_id: int, user_id: int) -> list[MessageRecord]:
+        """Do not send what a job still has ``queued`` (the owner's choice): those rows
+        become ``failed``, nothing of them sent. Raises ``JobNotYours``."""
+        await self._owned(job_id, user_id)
+        return await self._messages.cancel_queued(
+            job_id, "cancelled by its owner before it was sent; nothing was sent"
+        )
+
+    async def _owned(self, job_id: int, user_id: int) -> JobRecord:
+        job = await self._messages.job(job_id)
+        if job is None or job.user_id != user_id:
+            raise JobNotYours(f"There is no job {job_id} of yours.")
+        return job
+
+    async def _deliver(self, record: MessageRecord, text: SmsText, provider: str) -> SendOutcome:
         failed: list[FailedAttempt] = []
-        chain = self.gateways.chain(prepared.provider)
-        sms = OutgoingSms(recipient=prepared.recipient, text=prepared.text)
+        chain = self.gateways.chain(provider)
+        sms = OutgoingSms(recipient=record.recipient, text=text)
         for position, name in enumerate(chain):
             gateway = self.gateways.get(name)
             is_last = position == len(chain) - 1
             if position > 0:
                 try:
-                    gateway.check_text(prepared.text)
+                    gateway.check_text(text)
                 except InvalidInput as exc:
                     log.info("send #%s: %s cannot carry this text (%s)", record.id, name, exc)
                     continue

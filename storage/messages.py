@@ -9,7 +9,7 @@ from decimal import Decimal
 import aiosqlite
 
 from storage.db import Database, GroupCommit, from_db_time, to_db_time, utcnow
-from storage.models import MessageEvent, MessageRecord, MessageState
+from storage.models import JobRecord, MessageEvent, MessageRecord, MessageState
 
 
 class PreviewNotOpen(Exception):
@@ -58,8 +58,54 @@ class NewMessage:
     preview: PreviewClaim | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A send job: one text to one or more recipients, recorded in one transaction."""
+
+    source: str
+    recipients: tuple[str, ...]
+    text: str
+    encoding: str
+    parts: int
+    provider: str
+    user_id: int | None = None
+    user_name: str | None = None
+    chat_id: int | None = None
+    idempotency_key: str | None = None
+    lang: str | None = None
+    quotas: tuple[tuple[int, timedelta], ...] = ()
+    preview: PreviewClaim | None = None
+
+    @classmethod
+    def of(cls, new: NewMessage) -> NewJob:
+        return cls(
+            source=new.source,
+            recipients=(new.recipient,),
+            text=new.text,
+            encoding=new.encoding,
+            parts=new.parts,
+            provider=new.provider,
+            user_id=new.user_id,
+            user_name=new.user_name,
+            chat_id=new.chat_id,
+            idempotency_key=new.idempotency_key,
+            lang=new.lang,
+            quotas=new.quotas,
+            preview=new.preview,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobCreated:
+    job: JobRecord
+    messages: list[MessageRecord]
+    #: False: the idempotency key was used before; these are the first job's rows
+    created: bool
+
+
 INTERRUPTED = "Interrupted"  # error kind: the process stopped while the request was out
 NOT_STARTED = "NotStarted"  # error kind: the process stopped before the request was made
+CANCELLED = "Cancelled"  # error kind: the owner cancelled it before it was sent
 _FAILED_DELIVERY = "('rejected', 'expired', 'deleted')"
 #: rows whose bot answer is behind their state, or whose failed delivery was not told;
 #: the same expression as the partial index messages_answers, so that it is used
@@ -88,18 +134,24 @@ class MessageRepository:
         self._changes: GroupCommit[_Change, MessageRecord | None] = GroupCommit(
             db, self._apply_changes
         )
-        self._creates: GroupCommit[
-            NewMessage, tuple[MessageRecord, bool] | QuotaExceeded | PreviewNotOpen
-        ] = GroupCommit(db, self._apply_creates)
+        self._creates: GroupCommit[NewJob, JobCreated | QuotaExceeded | PreviewNotOpen] = (
+            GroupCommit(db, self._apply_creates)
+        )
 
     async def create(self, new: NewMessage) -> tuple[MessageRecord, bool]:
-        """Record the intent to send (state ``queued``: nothing sent yet) and commit it,
-        with the quota check and the preview claim in the same transaction.
+        """Record the intent to send one SMS: a job of one (see ``create_job``)."""
+        created = await self.create_job(NewJob.of(new))
+        return created.messages[0], created.created
 
-        Returns ``(record, created)``; with an ``idempotency_key`` that was used
-        before, the earlier record comes back with ``created=False``. Raises
-        ``QuotaExceeded`` or ``PreviewNotOpen`` with nothing written. Sends created at
-        the same moment share one commit, each inside a savepoint of its own.
+    async def create_job(self, new: NewJob) -> JobCreated:
+        """Record a send job and a row per recipient (state ``queued``: nothing sent
+        yet) and commit them, with the quota check and the preview claim, in one
+        transaction.
+
+        With an ``idempotency_key`` that was used before, the earlier job and its rows
+        come back with ``created=False``. Raises ``QuotaExceeded`` or ``PreviewNotOpen``
+        with nothing written. Jobs created at the same moment share one commit, each
+        inside a savepoint of its own.
         """
         result = await self._creates.submit(new)
         if isinstance(result, Exception):
@@ -108,34 +160,37 @@ class MessageRepository:
 
     @classmethod
     async def _apply_creates(
-        cls, conn: aiosqlite.Connection, batch: list[NewMessage]
-    ) -> list[tuple[MessageRecord, bool] | QuotaExceeded | PreviewNotOpen]:
-        results: list[tuple[MessageRecord, bool] | QuotaExceeded | PreviewNotOpen] = []
+        cls, conn: aiosqlite.Connection, batch: list[NewJob]
+    ) -> list[JobCreated | QuotaExceeded | PreviewNotOpen]:
+        results: list[JobCreated | QuotaExceeded | PreviewNotOpen] = []
         for new in batch:
-            # Each send's checks see the sends before it in this batch; a refused one
+            # Each job's checks see the jobs before it in this batch; a refused one
             # rolls back alone.
-            await conn.execute("SAVEPOINT new_message")
+            await conn.execute("SAVEPOINT new_job")
             try:
                 results.append(await cls._create_in(conn, new, to_db_time(utcnow())))
             except (QuotaExceeded, PreviewNotOpen) as exc:
-                await conn.execute("ROLLBACK TO new_message")
+                await conn.execute("ROLLBACK TO new_job")
                 results.append(exc)
-            await conn.execute("RELEASE new_message")
+            await conn.execute("RELEASE new_job")
         return results
 
     @staticmethod
-    async def _create_in(
-        conn: aiosqlite.Connection, new: NewMessage, now: str
-    ) -> tuple[MessageRecord, bool]:
+    async def _create_in(conn: aiosqlite.Connection, new: NewJob, now: str) -> JobCreated:
         # Inside BEGIN IMMEDIATE nobody else can write between this look-up and the
-        # insert; looking first also keeps a repeat from using up a message number.
+        # insert; looking first also keeps a repeat from using up a number.
         if new.idempotency_key is not None:
             cursor = await conn.execute(
-                "SELECT * FROM messages WHERE idempotency_key = ?", (new.idempotency_key,)
+                "SELECT * FROM jobs WHERE idempotency_key = ?", (new.idempotency_key,)
             )
             existing = await cursor.fetchone()
             if existing is not None:
-                return MessageRecord.from_row(existing), False
+                rows = await conn.execute_fetchall(
+                    "SELECT * FROM messages WHERE job_id = ? ORDER BY id", (existing["id"],)
+                )
+                return JobCreated(
+                    JobRecord.from_row(existing), [MessageRecord.from_row(r) for r in rows], False
+                )
         for limit, window in new.quotas:
             if limit <= 0 or new.user_id is None:
                 continue
@@ -145,38 +200,64 @@ class MessageRepository:
                 (new.user_id, to_db_time(utcnow() - window)),
             )
             usage = await cursor.fetchone()
-            if usage is not None and usage["n"] >= limit:
+            if usage is not None and usage["n"] + len(new.recipients) > limit:
                 raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
         cursor = await conn.execute(
-            """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
-                   chat_id, recipient, text, encoding, parts, provider, state,
-                   idempotency_key, lang)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO jobs (created_at, source, user_id, user_name, chat_id, lang,
+                   gateway, text, idempotency_key, total)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
-                now,
                 now,
                 new.source,
                 new.user_id,
                 new.user_name,
                 new.chat_id,
-                new.recipient,
-                new.text,
-                new.encoding,
-                new.parts,
-                new.provider,
-                MessageState.QUEUED,
-                new.idempotency_key,
                 new.lang,
+                new.provider,
+                new.text,
+                new.idempotency_key,
+                len(new.recipients),
             ),
         )
-        message_id = cursor.lastrowid
+        job_id = cursor.lastrowid
+        await conn.executemany(
+            """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
+                   chat_id, recipient, text, encoding, parts, provider, state, lang, job_id,
+                   idempotency_key)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    now,
+                    now,
+                    new.source,
+                    new.user_id,
+                    new.user_name,
+                    new.chat_id,
+                    recipient,
+                    new.text,
+                    new.encoding,
+                    new.parts,
+                    new.provider,
+                    MessageState.QUEUED,
+                    new.lang,
+                    job_id,
+                    # a job of one keeps its key on its row too, as sends did before jobs
+                    new.idempotency_key if len(new.recipients) == 1 else None,
+                )
+                for recipient in new.recipients
+            ],
+        )
+        rows = await conn.execute_fetchall(
+            "SELECT * FROM messages WHERE job_id = ? ORDER BY id", (job_id,)
+        )
+        messages = [MessageRecord.from_row(r) for r in rows]
         if new.preview is not None:
             # Claimed here or not at all: a stop can never leave a preview taken
             # without the record of its send.
             cursor = await conn.execute(
                 "UPDATE previews SET state = 'used', message_id = ? WHERE token = ? "
                 "AND user_id = ? AND state = 'open' AND expires_at > ?",
-                (message_id, new.preview.token, new.preview.user_id, now),
+                (messages[0].id, new.preview.token, new.preview.user_id, now),
             )
             if cursor.rowcount != 1:
                 cursor = await conn.execute(
@@ -190,15 +271,52 @@ class MessageRepository:
                     if state == "open":  # open, but past its time
                         state = "expired"
                 raise PreviewNotOpen(state)
-        await conn.execute(
+        await conn.executemany(
             "INSERT INTO message_events (message_id, at, state, provider, detail) "
             "VALUES (?, ?, ?, ?, ?)",
-            (message_id, now, MessageState.QUEUED, new.provider, None),
+            [(m.id, now, MessageState.QUEUED, new.provider, None) for m in messages],
         )
-        cursor = await conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,))
-        row = await cursor.fetchone()
-        assert row is not None
-        return MessageRecord.from_row(row), True
+        cursor = await conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        job = await cursor.fetchone()
+        assert job is not None
+        return JobCreated(JobRecord.from_row(job), messages, True)
+
+    async def job(self, job_id: int) -> JobRecord | None:
+        row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return JobRecord.from_row(row) if row else None
+
+    async def of_job(self, job_id: int) -> list[MessageRecord]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM messages WHERE job_id = ? ORDER BY id", (job_id,)
+        )
+        return [MessageRecord.from_row(r) for r in rows]
+
+    async def jobs_with_queued(self, *, source: str) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT job_id FROM messages WHERE state = 'queued' AND source = ? "
+            "AND job_id IS NOT NULL ORDER BY job_id",
+            (source,),
+        )
+        return [int(r["job_id"]) for r in rows]
+
+    async def cancel_queued(self, job_id: int, reason: str) -> list[MessageRecord]:
+        """The owner chose not to send what is left of a job: its ``queued`` rows become
+        ``failed`` (kind ``Cancelled``; nothing of them was sent)."""
+        cancelled = []
+        for record in await self.of_job(job_id):
+            if record.state != MessageState.QUEUED:
+                continue
+            updated = await self._mark_error(
+                record.id,
+                MessageState.FAILED,
+                record.provider,
+                CANCELLED,
+                reason,
+                expect=(MessageState.QUEUED,),
+            )
+            if updated.state == MessageState.FAILED and updated.error_kind == CANCELLED:
+                cancelled.append(updated)
+        return cancelled
 
     async def _update(
         self,
@@ -455,18 +573,19 @@ class MessageRepository:
         ``unknown`` (never retried); ``queued`` never left: it becomes ``failed`` (nothing
         was sent).
 
-        When the bot starts, every row of its own (source ``telegram``) still in flight
-        was left by its last run. Otherwise a ``sending`` row is left behind once its
+        When the bot starts, every ``sending`` row of its own (source ``telegram``) was
+        left by its last run. Otherwise a ``sending`` row is left behind once its
         request is older than ``older_than`` allows (no request takes that long); a
         ``queued`` row of the command line once it is that old (it sends one message
-        and never waits in a queue); the bot's queued rows may wait long in its queue
-        and are settled only when it starts."""
+        and never waits in a queue). The bot's ``queued`` rows are never settled here:
+        nothing of them was sent, and their owner chooses to send them or not
+        (``SendService.resume`` / ``cancel``)."""
         cutoff = to_db_time(older_than)
         own = "source = 'telegram' OR " if bot_starting else ""
         rows = await self._db.fetchall(
             "SELECT * FROM messages WHERE "  # noqa: S608 - no user input in the SQL
             f"(state = 'sending' AND ({own}COALESCE(sending_at, created_at) < ?)) "
-            f"OR (state = 'queued' AND ({own}(source != 'telegram' AND created_at < ?))) "
+            "OR (state = 'queued' AND source != 'telegram' AND created_at < ?) "
             "ORDER BY id",
             (cutoff, cutoff),
         )

@@ -71,6 +71,8 @@ class MessageRecord:
     shown_state: str | None = None
     #: a failed delivery was told to the sender
     failure_told: bool = False
+    #: the send job this row belongs to (None: a row from before jobs existed)
+    job_id: int | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> MessageRecord:
@@ -111,6 +113,42 @@ class MessageRecord:
             sending_at=from_db_time(row["sending_at"]),
             shown_state=row["shown_state"],
             failure_told=bool(row["failure_told"]),
+            job_id=row["job_id"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A send job: one text to one or more recipients (its rows in ``messages``)."""
+
+    id: int
+    created_at: datetime
+    source: str
+    user_id: int | None
+    user_name: str | None
+    chat_id: int | None
+    lang: str | None
+    gateway: str
+    text: str
+    idempotency_key: str | None
+    total: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> JobRecord:
+        created = from_db_time(row["created_at"])
+        assert created is not None
+        return cls(
+            id=row["id"],
+            created_at=created,
+            source=row["source"],
+            user_id=row["user_id"],
+            user_name=row["user_name"],
+            chat_id=row["chat_id"],
+            lang=row["lang"],
+            gateway=row["gateway"],
+            text=row["text"],
+            idempotency_key=row["idempotency_key"],
+            total=row["total"],
         )
 
 

@@ -121,4 +121,28 @@ MIGRATIONS: list[str] = [
         (reply_message_id IS NOT NULL AND shown_state IS NOT state)
         OR (failure_told = 0 AND state IN ('rejected', 'expired', 'deleted')))
     """,
+    # 4: send jobs: one text to one or more recipients, recorded in one transaction; the
+    # idempotency key belongs to the job. Every earlier message becomes a job of one.
+    """
+    CREATE TABLE jobs (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at       TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        user_id          INTEGER,
+        user_name        TEXT,
+        chat_id          INTEGER,
+        lang             TEXT,
+        gateway          TEXT NOT NULL,
+        text             TEXT NOT NULL,
+        idempotency_key  TEXT UNIQUE,
+        total            INTEGER NOT NULL
+    );
+    INSERT INTO jobs (id, created_at, source, user_id, user_name, chat_id, lang, gateway,
+                      text, idempotency_key, total)
+        SELECT id, created_at, source, user_id, user_name, chat_id, lang, provider, text,
+               idempotency_key, 1 FROM messages;
+    ALTER TABLE messages ADD COLUMN job_id INTEGER REFERENCES jobs (id);
+    UPDATE messages SET job_id = id;
+    CREATE INDEX messages_job ON messages (job_id)
+    """,
 ]

@@ -16,8 +16,8 @@ import pytest
 from bot.core import Core, open_core
 from providers.errors import OutcomeUnknown
 from services.limits import LimitExceeded
-from services.sending import Origin, PreviewClaim, PreviewNotOpen, SendOutcome
-from storage.messages import NewMessage
+from services.sending import JobNotYours, Origin, PreviewClaim, PreviewNotOpen, SendOutcome
+from storage.messages import NewJob, NewMessage
 from storage.models import MessageRecord, MessageState, PreviewState
 from tests.core.conftest import RECIPIENT, gateway_settings
 from tests.core.test_cli import run
@@ -95,29 +95,72 @@ async def test_many_taps_at_once_record_one_send(core: Core, fake_gateways: Fake
     assert len(fake_gateways.requests_for("smska")) == 1
 
 
-async def test_a_row_queued_by_a_stopped_bot_is_told_as_not_sent(
+async def left_queued(core: Core, *recipients: str) -> int:
+    """What a bot killed before sending leaves: a job whose rows are all ``queued``."""
+    created = await core.messages.create_job(
+        NewJob(
+            source="telegram",
+            recipients=recipients or (RECIPIENT,),
+            text="hi",
+            encoding="GSM-7",
+            parts=1,
+            provider="smska",
+            user_id=7,
+            chat_id=7,
+        )
+    )
+    return created.job.id
+
+
+async def test_rows_a_stopped_bot_left_queued_wait_for_their_owner(
     make_core: MakeCore, fake_gateways: FakeGateways
 ) -> None:
-    """The bot stops while a send waits for a slot: nothing left, and the next start
-    says so (``failed``, nothing sent), instead of leaving it pending for ever."""
-    core = await make_core(default_provider="smska", smska_concurrency=1)
-    fake_gateways.hold = asyncio.Event()
-    first = asyncio.create_task(confirm_plain(core))
-    await fake_gateways.wait_for_requests(1)
-    second = asyncio.create_task(confirm_plain(core))
-    while len(await core.messages.in_state(MessageState.QUEUED)) < 1:
-        await asyncio.sleep(0.01)
-    (queued,) = await core.messages.in_state(MessageState.QUEUED)
-    # "kill -9": the next start settles what the last run left behind
-    settled = await core.sender.recover_interrupted(bot_starting=True)
-    states = {r.id: (r.state, r.error_kind) for r in settled}
-    assert states[queued.id] == (MessageState.FAILED, "NotStarted")
-    fake_gateways.hold.set()
-    await first
-    # The live task finds its row settled and does not make the request.
-    not_sent = await second
-    assert not_sent.state is MessageState.FAILED
-    assert len(fake_gateways.requests_for("smska")) == 1
+    """Nothing of a queued row was sent: the next start neither sends it silently nor
+    fails it, it waits for its owner's choice, and sends it once when resumed."""
+    core = await make_core(default_provider="smska")
+    job_id = await left_queued(core, RECIPIENT, "79123456780")
+    assert await core.sender.recover_interrupted(bot_starting=True) == []
+    ((job, rows),) = await core.sender.waiting_jobs()
+    assert job.id == job_id and [r.state for r in rows] == [MessageState.QUEUED] * 2
+    with pytest.raises(JobNotYours):
+        await core.sender.resume(job_id, user_id=8)
+    outcomes = await (await core.sender.resume(job_id, user_id=7)).outcomes()
+    assert [o.state for o in outcomes] == [MessageState.SENT] * 2
+    assert await core.sender.waiting_jobs() == []
+    again = await core.sender.resume(job_id, user_id=7)
+    assert await again.outcomes() == []
+    assert len(fake_gateways.requests_for("smska")) == 2
+
+
+async def test_a_cancelled_job_sends_nothing_of_what_was_left(
+    make_core: MakeCore, fake_gateways: FakeGateways
+) -> None:
+    core = await make_core(default_provider="smska")
+    job_id = await left_queued(core)
+    with pytest.raises(JobNotYours):
+        await core.sender.cancel(job_id, user_id=8)
+    (cancelled,) = await core.sender.cancel(job_id, user_id=7)
+    assert (cancelled.state, cancelled.error_kind) == (MessageState.FAILED, "Cancelled")
+    assert await core.sender.waiting_jobs() == []
+    assert await (await core.sender.resume(job_id, user_id=7)).outcomes() == []
+    assert fake_gateways.requests_for("smska") == []
+
+
+async def test_a_job_records_every_recipient_at_once_and_sends_each_once(
+    make_core: MakeCore, fake_gateways: FakeGateways
+) -> None:
+    core = await make_core(default_provider="smska", smska_concurrency=3)
+    prepared = core.sender.prepare(RECIPIENT, "to all", "smska")
+    numbers = ["79123456780", "+7 912 345-67-81", "79123456780", "89123456782"]
+    started = await core.sender.submit(numbers, prepared, TG, idempotency_key="job-1")
+    # duplicates go: one SMS per person
+    assert [r.recipient for r in started.records] == ["79123456780", "79123456781", "79123456782"]
+    assert {r.job_id for r in started.records} == {started.job.id}
+    outcomes = await started.outcomes()
+    assert [o.state for o in outcomes] == [MessageState.SENT] * 3
+    repeat = await core.sender.submit(numbers, prepared, TG, idempotency_key="job-1")
+    assert repeat.duplicate and repeat.job.id == started.job.id
+    assert len(fake_gateways.requests_for("smska")) == 3
 
 
 async def confirm_plain(core: Core) -> SendOutcome:

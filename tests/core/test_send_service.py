@@ -388,12 +388,13 @@ async def test_recover_interrupted_only_touches_its_source(core: Core) -> None:
     # The command line starting: fresh rows of any source may be in flight elsewhere.
     assert await core.sender.recover_interrupted(bot_starting=False, stale_after=minute) == []
 
-    # The bot starting: its own rows were interrupted; fresh cli rows are left alone.
+    # The bot starting: its own sending row was interrupted (it may have gone out:
+    # unknown); its queued row never left and waits for its owner; fresh cli rows are
+    # left alone.
     recovered = await core.sender.recover_interrupted(bot_starting=True, stale_after=minute)
-    assert [r.id for r in recovered] == [tg_sending.id, tg_queued.id]
-    # It may have gone out: unknown. It never left: failed, nothing was sent.
+    assert [r.id for r in recovered] == [tg_sending.id]
     assert await state(tg_sending) == (MessageState.UNKNOWN, "Interrupted")
-    assert await state(tg_queued) == (MessageState.FAILED, "NotStarted")
+    assert await state(tg_queued) == (MessageState.QUEUED, None)
     assert await state(cli_sending) == (MessageState.SENDING, None)
     assert await state(cli_queued) == (MessageState.QUEUED, None)
     assert await core.sender.recover_interrupted(bot_starting=True, stale_after=minute) == []
