@@ -12,7 +12,10 @@ _PHONE_TOKEN = re.compile(r"[+\d()\-.]+")
 _TOKEN = re.compile(r"[ \t]*(\S+)")
 #: A word meant as a gateway's name when a number follows it (``/send nosuch 7912...``).
 _WORD = re.compile(r"[^\W\d_][\w\-]*")
-MAX_PHONE_TOKENS = 6
+MAX_PHONE_TOKENS = 32  # "+7 - - - ..." holds no digits: a bound on the scan's work
+#: No number has more digits (``providers.sms`` refuses more): the scan of number-like
+#: tokens stops past it, however the digits are grouped (``+7 9 1 2 3 4 5 6 7 8 9``).
+MAX_PHONE_DIGITS = 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,8 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
     ends: list[int] = []
     pos = 0
     first_line_end = rest.find("\n") if "\n" in rest else len(rest)
-    while len(ends) < MAX_PHONE_TOKENS:
+    digits = 0
+    while digits <= MAX_PHONE_DIGITS and len(ends) < MAX_PHONE_TOKENS:
         match = _TOKEN.match(rest, pos)
         if (
             not match
@@ -59,6 +63,7 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
             or not _PHONE_TOKEN.fullmatch(match.group(1))
         ):
             break
+        digits += sum(ch.isdigit() for ch in match.group(1))
         pos = match.end()
         ends.append(pos)
     readings: dict[str, int] = {}  # each valid number -> the longest prefix giving it
