@@ -285,6 +285,11 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
                 f"error: {problem} Nothing was sent.",
                 {"error": problem, "error_kind": "InvalidKey"},
             )
+    bad = _argument_not_utf8(args)
+    if bad is not None:
+        error = InvalidInput(f"{bad} holds bytes that are not UTF-8: use plain text.")
+        done = "Nothing was sent." if args.command == "send" else "Nothing was changed."
+        return output.emit(EXIT_USAGE, f"error: {error} {done}", _error_payload(error))
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -328,6 +333,28 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         return output.emit(
             EXIT_CONFIG, f"error: {exc}", {"error": str(exc), "error_kind": "DatabaseUnavailable"}
         )
+
+
+#: Arguments refused later with a sentence of their own (the text, the phone, --key).
+_CHECKED_LATER = frozenset({"text", "phone", "key"})
+_ARGUMENT_NAMES = {
+    "ref": "The message reference",
+    "name": "The name",
+    "user_id": "The user id",
+    "provider": "--provider",
+}
+
+
+def _argument_not_utf8(args: argparse.Namespace) -> str | None:
+    """The first argument holding bytes that were not UTF-8 (surrogate escapes in
+    argv), which no later step could store or print: None when all are clean."""
+    for attr, value in vars(args).items():
+        if attr in _CHECKED_LATER:
+            continue
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and printable_text(v) != v for v in values):
+            return _ARGUMENT_NAMES.get(attr, attr)
+    return None
 
 
 def _read_stdin(stdin: TextIO | None) -> str:
