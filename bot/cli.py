@@ -133,6 +133,18 @@ def exit_code_for_record(state: str, error_kind: str | None) -> int:
     return EXIT_OK
 
 
+def _demo_user_id(raw: str) -> int:
+    """``demo --user-id``: a Telegram user id (positive, as ``users`` takes it)."""
+    from services.users import parse_user_id
+
+    user_id = parse_user_id(raw)
+    if user_id is None:
+        raise argparse.ArgumentTypeError(
+            f"{raw[:40]!r} is not a Telegram user id (a positive number such as 123456789)"
+        )
+    return user_id
+
+
 def _epilog() -> str:
     lines = ["exit codes:"]
     lines += [f"  {code:>2}  {meaning}" for code, meaning in EXIT_CODES.items()]
@@ -172,7 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=["en", "ru"], default="en", help="your Telegram language (default: en)"
     )
     demo.add_argument(
-        "--user-id", type=int, default=111, metavar="ID", help="your Telegram id (default: 111)"
+        "--user-id",
+        type=_demo_user_id,
+        default=111,
+        metavar="ID",
+        help="your Telegram id (default: 111)",
     )
     demo.add_argument(
         "--database",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import ConfigError, load_settings
 from storage.db import Database
 from storage.users import UserRepository
 from tests.core.test_cli import NOT_UTF8, base_env, run
@@ -38,3 +39,21 @@ async def test_an_argument_not_utf8_is_refused_and_changes_nothing(
         assert "not UTF-8" in result.err
     async with Database(Path(base_env["DATABASE_PATH"])) as db:
         assert await UserRepository(db).get(777) is None
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "0", "-5", "111,-7"])
+def test_admin_ids_that_are_not_telegram_user_ids_are_a_config_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="ADMIN_IDS"):
+        load_settings(_env_file=None, admin_ids=value)
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "0", "-5"])
+async def test_demo_with_a_user_id_telegram_cannot_have_is_a_usage_error(
+    base_env: dict[str, str], tmp_path: Path, value: str
+) -> None:
+    result = await run(
+        "demo", "--user-id", value, "--database", str(tmp_path / "demo.sqlite3"), env=base_env
+    )
+    assert result.code == 2, result.err
+    assert "Traceback" not in result.err
+    assert "--user-id" in result.err
