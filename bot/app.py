@@ -93,8 +93,9 @@ def run(settings: Settings) -> int:
         for secret in settings.secret_values():
             answer = answer.replace(secret, "***")
         print(
-            f"TELEGRAM_API_URL={settings.telegram_api_url or 'https://api.telegram.org'} does not answer as the Telegram "
-            f"Bot API (getMe: {answer}): check the setting.",
+            # The URL itself is not echoed: it may carry a user name and password.
+            f"TELEGRAM_API_URL does not lead to the Telegram Bot API (getMe was answered: "
+            f"{answer}): check the setting.",
             file=sys.stderr,
         )
         return EXIT_CONFIG

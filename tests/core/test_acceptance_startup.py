@@ -56,7 +56,7 @@ async def serving(handler: Handler) -> AsyncIterator[str]:
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield f"http://127.0.0.1:{port}/wrong/path"
+        yield f"http://operator:url-password@127.0.0.1:{port}/wrong/path"
     finally:
         await runner.cleanup()
 
@@ -90,3 +90,4 @@ async def test_a_url_that_is_not_the_bot_api_is_one_sentence_and_exit_3(
     assert "TELEGRAM_API_URL" in lines[0]
     assert "Traceback" not in stderr
     assert TOKEN_SECRET not in stderr
+    assert "url-password" not in stderr
