@@ -301,6 +301,16 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
                 f"error: {problem} Nothing was sent.",
                 {"error": problem, "error_kind": "InvalidKey"},
             )
+    provider = getattr(args, "provider", None)
+    if provider is not None and not provider.strip():
+        # As with --key "": an unset variable in a script must not mean "the default".
+        problem = "--provider is empty: name an enabled gateway, or leave --provider out."
+        done = "Nothing was sent." if args.command == "send" else "Nothing was asked."
+        return output.emit(
+            EXIT_USAGE,
+            f"error: {problem} {done}",
+            {"error": problem, "error_kind": "InvalidInput"},
+        )
     bad = _argument_not_utf8(args)
     if bad is not None:
         error = InvalidInput(f"{bad} holds bytes that are not UTF-8: use plain text.")

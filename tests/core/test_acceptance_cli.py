@@ -57,3 +57,26 @@ async def test_demo_with_a_user_id_telegram_cannot_have_is_a_usage_error(
     assert result.code == 2, result.err
     assert "Traceback" not in result.err
     assert "--user-id" in result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("send", "79123456789", "hi", "--provider", ""),
+        ("send", "79123456789", "hi", "--provider", "  "),
+        ("balance", "--provider", ""),
+        ("status", "1", "--provider", ""),
+    ],
+)
+async def test_an_empty_provider_is_refused_not_taken_as_the_default(
+    base_env: dict[str, str], args: tuple[str, ...]
+) -> None:
+    """As with --key "": a script's unset variable must not silently mean "the default"."""
+    result = await run(*args, env=base_env)
+    assert result.code == 2, result.out + result.err
+    assert "--provider" in result.err
+    assert "Traceback" not in result.err
+    async with Database(Path(base_env["DATABASE_PATH"])) as db:
+        cursor = await db.conn.execute("SELECT COUNT(*) FROM messages")
+        row = await cursor.fetchone()
+        assert row is not None and row[0] == 0
