@@ -72,6 +72,10 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
             readings[read_phone(rest[:end])] = end
         except InvalidInput:
             continue
+    if len(readings) > 1 and ends[-1] in readings.values() and _line_ends_at(rest, ends[-1]):
+        # The number alone on its line, the text below (as the refusal advises): the
+        # whole line is the number, one reading only.
+        readings = {number: end for number, end in readings.items() if end == ends[-1]}
     if len(readings) > 1:
         return SendArgs(
             provider,
@@ -88,6 +92,12 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
     if not first:
         return SendArgs(provider, "", "")
     return SendArgs(provider, first.group(1), _strip_text(rest[first.end() :]))
+
+
+def _line_ends_at(text: str, pos: int) -> bool:
+    """Only blanks between ``pos`` and a line break: the text starts on the next line."""
+    rest = text[pos:].lstrip(" \t")
+    return rest.startswith("\n")
 
 
 def _number_follows(text: str, pos: int) -> bool:

@@ -50,3 +50,24 @@ def test_digits_spread_over_single_tokens_are_one_number() -> None:
     parsed = parse_send_args("+7 9 1 2 3 4 5 6 7 8 9 hi", GATEWAYS)
     assert read_phone(parsed.phone) == "79123456789"
     assert parsed.text == "hi"
+
+
+@pytest.mark.parametrize(
+    ("args", "number", "text"),
+    [
+        ("+49 30 1234567 8\nservers down", "493012345678", "servers down"),
+        ("+39 06 1234 5678\n9 servers down", "390612345678", "9 servers down"),
+        ("smska +49 30 1234567 8\n5 down", "493012345678", "5 down"),
+    ],
+)
+def test_a_number_alone_on_its_line_is_read_whole(args: str, number: str, text: str) -> None:
+    """The refusal's own advice (put the text on the next line) must work: a number on a
+    line of its own, with the text below, reads one way only."""
+    parsed = parse_send_args(args, GATEWAYS)
+    assert not parsed.ambiguous, parsed
+    assert read_phone(parsed.phone) == number
+    assert parsed.text == text
+
+
+def test_a_number_with_digits_after_it_on_the_same_line_is_still_asked() -> None:
+    assert parse_send_args("+49 30 1234567 8 down\nmore", GATEWAYS).ambiguous
