@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -34,6 +35,15 @@ log = logging.getLogger("bot")
 
 #: the longest wait between two tries to reach Telegram at start
 MAX_RETRY_SECONDS = 30.0
+
+
+class NotTheBotApi(Exception):
+    """``getMe`` at start was answered, but not as the Bot API answers it (a wrong
+    TELEGRAM_API_URL path: 404/400, or a web page): a setting to fix, not an outage."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__(answer)
+        self.answer = answer
 
 
 COMMANDS: dict[str, list[tuple[str, str]]] = {
@@ -78,6 +88,17 @@ def run(settings: Settings) -> int:
     except DatabaseUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except NotTheBotApi as exc:
+        answer = exc.answer
+        for secret in settings.secret_values():
+            answer = answer.replace(secret, "***")
+        print(
+            # The URL itself is not echoed: it may carry a user name and password.
+            f"TELEGRAM_API_URL does not lead to the Telegram Bot API (getMe was answered: "
+            f"{answer}): check the setting.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         pass
     return 0
@@ -102,7 +123,8 @@ async def serve(settings: Settings, bot: Bot) -> None:
 async def wait_for_telegram(bot: Bot, *, max_delay: float = MAX_RETRY_SECONDS) -> User | None:
     """``getMe`` until Telegram answers, as polling itself does: one warning a try,
     waiting 1 s, 2 s, 4 s ... up to ``max_delay``. ``None`` when SIGTERM/SIGINT came
-    first. A refused token (``TelegramUnauthorizedError``) is raised at once."""
+    first. A refused token (``TelegramUnauthorizedError``) is raised at once; any other
+    answer that is not the Bot API's (404, 400, a web page) raises ``NotTheBotApi``."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -124,6 +146,13 @@ async def wait_for_telegram(bot: Bot, *, max_delay: float = MAX_RETRY_SECONDS) -
             return attempt.result()
         except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
             log.warning("Telegram is unreachable (%s): retrying in %g s", exc, delay)
+        except TelegramUnauthorizedError:
+            raise
+        except TelegramAPIError as exc:
+            answer = " ".join(exc.message.split())[:80]
+            raise NotTheBotApi(answer or type(exc).__name__) from None
+        except ClientDecodeError:
+            raise NotTheBotApi("an answer that is not Bot API JSON") from None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():

@@ -82,6 +82,18 @@ def describe_error(error: ProviderError, *, sending: bool = True) -> str:
     return text + "."
 
 
+def _demo_user_id(raw: str) -> int:
+    """``demo --user-id``: a Telegram user id (positive, as ``users`` takes it)."""
+    from services.users import parse_user_id
+
+    user_id = parse_user_id(raw)
+    if user_id is None:
+        raise argparse.ArgumentTypeError(
+            f"{raw[:40]!r} is not a Telegram user id (a positive number such as 123456789)"
+        )
+    return user_id
+
+
 def _epilog() -> str:
     lines = ["exit codes:"]
     lines += [f"  {code:>2}  {meaning}" for code, meaning in EXIT_CODES.items()]
@@ -121,7 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=["en", "ru"], default="en", help="your Telegram language (default: en)"
     )
     demo.add_argument(
-        "--user-id", type=int, default=111, metavar="ID", help="your Telegram id (default: 111)"
+        "--user-id",
+        type=_demo_user_id,
+        default=111,
+        metavar="ID",
+        help="your Telegram id (default: 111)",
     )
     demo.add_argument(
         "--database",
@@ -261,6 +277,21 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
                 f"error: {problem} Nothing was sent.",
                 {"error": problem, "error_kind": "InvalidKey"},
             )
+    provider = getattr(args, "provider", None)
+    if provider is not None and not provider.strip():
+        # As with --key "": an unset variable in a script must not mean "the default".
+        problem = "--provider is empty: name an enabled gateway, or leave --provider out."
+        done = "Nothing was sent." if args.command == "send" else "Nothing was asked."
+        return output.emit(
+            EXIT_USAGE,
+            f"error: {problem} {done}",
+            {"error": problem, "error_kind": "InvalidInput"},
+        )
+    bad = _argument_not_utf8(args)
+    if bad is not None:
+        error = InvalidInput(f"{bad} holds bytes that are not UTF-8: use plain text.")
+        done = "Nothing was sent." if args.command == "send" else "Nothing was changed."
+        return output.emit(EXIT_USAGE, f"error: {error} {done}", _error_payload(error))
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -304,6 +335,28 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         return output.emit(
             EXIT_CONFIG, f"error: {exc}", {"error": str(exc), "error_kind": "DatabaseUnavailable"}
         )
+
+
+#: Arguments refused later with a sentence of their own (the text, the phone, --key).
+_CHECKED_LATER = frozenset({"text", "phone", "key"})
+_ARGUMENT_NAMES = {
+    "ref": "The message reference",
+    "name": "The name",
+    "user_id": "The user id",
+    "provider": "--provider",
+}
+
+
+def _argument_not_utf8(args: argparse.Namespace) -> str | None:
+    """The first argument holding bytes that were not UTF-8 (surrogate escapes in
+    argv), which no later step could store or print: None when all are clean."""
+    for attr, value in vars(args).items():
+        if attr in _CHECKED_LATER:
+            continue
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and printable_text(v) != v for v in values):
+            return _ARGUMENT_NAMES.get(attr, attr)
+    return None
 
 
 def _read_stdin(stdin: TextIO | None) -> str:

@@ -17,7 +17,8 @@ import traceback
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, quote_plus
+
+from providers.http import secret_forms
 
 MASK = "***"
 QUIET_LOGGERS = ("httpx", "httpcore", "aiosqlite", "hpack", "asyncio")
@@ -28,8 +29,7 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         # Longest first, so a secret containing another is masked whole; URL-encoded
         # forms too (a token or key inside a URL or a form body).
-        forms = {f for s in secrets if len(s) >= 4 for f in (s, quote(s, safe=""), quote_plus(s))}
-        self._secrets = sorted(forms, key=len, reverse=True)
+        self._secrets = secret_forms(s for s in secrets if len(s) >= 4)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:

@@ -45,6 +45,10 @@ class ConfigError(Exception):
     """A setting is missing or wrong. ``str()`` names the setting and what to do."""
 
 
+#: Telegram user ids have at most 15 digits here (``services.users.parse_user_id``).
+MAX_USER_ID = 10**15
+
+
 def _split_list(value: Any) -> Any:
     if isinstance(value, str):
         return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
@@ -336,6 +340,14 @@ class Settings(BaseSettings):
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("admin_ids", mode="after")
+    @classmethod
+    def _telegram_ids(cls, value: list[int]) -> list[int]:
+        # Telegram user ids are positive (negative ids are chats); SQLite keeps 64 bits.
+        if any(not 0 < user_id < MAX_USER_ID for user_id in value):
+            raise ValueError("each id must be a Telegram user id (a positive number)")
+        return value
 
     @field_validator("allowed_countries", mode="before")
     @classmethod

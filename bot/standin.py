@@ -275,6 +275,9 @@ class FakeBotApi:
         self.commands: list[dict[str, str]] = []
         #: Called whenever the bot sends or edits a message (the try-out prints them).
         self.on_message: Callable[[SentMessage], None] | None = None
+        #: Called with the parameters of each ``answerCallbackQuery`` (the notice or
+        #: pop-up a phone shows after a button press; the try-out prints it).
+        self.on_callback_answer: Callable[[dict[str, Any]], None] | None = None
         self._queue: list[_Queued] = []
         self._next_update_id = FIRST_UPDATE_ID
         self._next_message_ids: dict[int, int] = {}
@@ -692,9 +695,10 @@ class FakeBotApi:
             "getmycommands": self._get_my_commands,
             "senddocument": self._send_file,
             "sendphoto": self._send_file,
+            "answercallbackquery": self._answer_callback_query,
         }
         handler = handlers.get(method)
-        if handler is None:  # answerCallbackQuery, sendChatAction, close, ...
+        if handler is None:  # sendChatAction, close, ...
             return True
         return handler(params)
 
@@ -707,6 +711,11 @@ class FakeBotApi:
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
+
+    def _answer_callback_query(self, params: dict[str, Any]) -> bool:
+        if self.on_callback_answer is not None:
+            self.on_callback_answer(params)
+        return True
 
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
         if _truthy(params.get("drop_pending_updates")):
@@ -977,6 +986,14 @@ class Console:
             lines.append("  ".join(f"[{b.get('text') if isinstance(b, dict) else b}]" for b in row))
         self.print("\n".join(lines))
 
+    def show_callback_answer(self, params: dict[str, Any]) -> None:
+        """Print what a phone shows after a button press (``on_callback_answer``):
+        a pop-up to dismiss, or a short notice; nothing when the answer has no text."""
+        text = params.get("text")
+        if text:
+            kind = "pop-up" if _truthy(params.get("show_alert")) else "notice"
+            self.print(f"({kind}: {text})")
+
     def handle(self, line: str) -> bool:
         """Act on one typed line; True when something was sent to the bot."""
         command, _, rest = line.strip().partition(" ")
@@ -1071,6 +1088,7 @@ async def _tryout(args: argparse.Namespace) -> None:
     fake = FakeBotApi(token=args.token, bot_id=int(args.token.split(":")[0]))
     console = Console(fake, user_id=args.user_id, first_name=args.first_name)
     fake.on_message = console.show
+    fake.on_callback_answer = console.show_callback_answer
     await fake.start(args.port)
     console.print(f"Telegram stand-in at {fake.base_url}, token {fake.token}")
     console.print(

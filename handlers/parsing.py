@@ -12,7 +12,10 @@ _PHONE_TOKEN = re.compile(r"[+\d()\-.]+")
 _TOKEN = re.compile(r"[ \t]*(\S+)")
 #: A word meant as a gateway's name when a number follows it (``/send nosuch 7912...``).
 _WORD = re.compile(r"[^\W\d_][\w\-]*")
-MAX_PHONE_TOKENS = 6
+MAX_PHONE_TOKENS = 32  # "+7 - - - ..." holds no digits: a bound on the scan's work
+#: No number has more digits (``providers.sms`` refuses more): the scan of number-like
+#: tokens stops past it, however the digits are grouped (``+7 9 1 2 3 4 5 6 7 8 9``).
+MAX_PHONE_DIGITS = 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,8 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
     ends: list[int] = []
     pos = 0
     first_line_end = rest.find("\n") if "\n" in rest else len(rest)
-    while len(ends) < MAX_PHONE_TOKENS:
+    digits = 0
+    while digits <= MAX_PHONE_DIGITS and len(ends) < MAX_PHONE_TOKENS:
         match = _TOKEN.match(rest, pos)
         if (
             not match
@@ -59,6 +63,7 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
             or not _PHONE_TOKEN.fullmatch(match.group(1))
         ):
             break
+        digits += sum(ch.isdigit() for ch in match.group(1))
         pos = match.end()
         ends.append(pos)
     readings: dict[str, int] = {}  # each valid number -> the longest prefix giving it
@@ -67,6 +72,10 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
             readings[read_phone(rest[:end])] = end
         except InvalidInput:
             continue
+    if len(readings) > 1 and ends[-1] in readings.values() and _line_ends_at(rest, ends[-1]):
+        # The number alone on its line, the text below (as the refusal advises): the
+        # whole line is the number, one reading only.
+        readings = {number: end for number, end in readings.items() if end == ends[-1]}
     if len(readings) > 1:
         return SendArgs(
             provider,
@@ -83,6 +92,12 @@ def parse_send_args(args: str | None, gateways: Collection[str]) -> SendArgs:
     if not first:
         return SendArgs(provider, "", "")
     return SendArgs(provider, first.group(1), _strip_text(rest[first.end() :]))
+
+
+def _line_ends_at(text: str, pos: int) -> bool:
+    """Only blanks between ``pos`` and a line break: the text starts on the next line."""
+    rest = text[pos:].lstrip(" \t")
+    return rest.startswith("\n")
 
 
 def _number_follows(text: str, pos: int) -> bool:

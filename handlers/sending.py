@@ -135,7 +135,7 @@ def create_send_router() -> Router:
             return
         if not args.phone:
             await state.set_state(SendFlow.phone)
-            await state.update_data(provider=args.provider)
+            await state.update_data(provider=args.provider, member_since=_member_since(user))
             await message.answer(t(lang, "ask_phone"))
             return
         if not args.text:
@@ -146,7 +146,9 @@ def create_send_router() -> Router:
                 await message.answer(input_error(exc, lang))
                 return
             await state.set_state(SendFlow.text)
-            await state.update_data(provider=args.provider, phone=number)
+            await state.update_data(
+                provider=args.provider, phone=number, member_since=_member_since(user)
+            )
             await message.answer(t(lang, "ask_text", phone=number))
             return
         await start_send(
@@ -155,8 +157,10 @@ def create_send_router() -> Router:
 
     @router.message(SendFlow.phone, F.text, ~F.text.startswith("/"))
     async def flow_phone(
-        message: Message, lang: Lang, send_deps: SendDeps, state: FSMContext
+        message: Message, lang: Lang, user: UserRecord, send_deps: SendDeps, state: FSMContext
     ) -> None:
+        if not await _flow_still_theirs(message, lang, user, state):
+            return
         try:
             number = send_deps.sender.recipient(message.text or "")
         except InvalidInput as exc:
@@ -174,6 +178,8 @@ def create_send_router() -> Router:
         send_deps: SendDeps,
         state: FSMContext,
     ) -> None:
+        if not await _flow_still_theirs(message, lang, user, state):
+            return
         data = await state.get_data()
         await start_send(
             message,
@@ -242,6 +248,24 @@ def create_send_router() -> Router:
             await safe_edit(query.message, t(lang, "preview_cancelled_text"))
 
     return router
+
+
+def _member_since(user: UserRecord) -> str:
+    return user.added_at.isoformat()
+
+
+async def _flow_still_theirs(
+    message: Message, lang: Lang, user: UserRecord, state: FSMContext
+) -> bool:
+    """A step-by-step /send begun before the user was removed (and let in again, from
+    the bot or the command line) is ended, as a deny ends their previews: the number
+    kept for it is never used. Told as to any text outside a flow."""
+    data = await state.get_data()
+    if data.get("member_since") == _member_since(user):
+        return True
+    await state.clear()
+    await message.answer(t(lang, "not_a_command"))
+    return False
 
 
 async def show_preview(message: Message, lang: Lang, opened: OpenedPreview) -> None:

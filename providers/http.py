@@ -9,8 +9,10 @@ request (balance, status) is retried on connection failures only.
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
@@ -116,13 +118,31 @@ async def post_form(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """Mask credentials that a gateway echoes back (raw answers reach error texts)."""
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Every way a secret may appear in a URL, a form, an HTML/XML or a JSON answer
+    (PHP's json_encode writes "/" as "\\/" and non-ASCII as \\uXXXX), longest first
+    so that a secret holding another one is masked whole."""
+    forms: set[str] = set()
     for secret in secrets:
         if not secret:
             continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(form, "***")
+        as_json = [json.dumps(secret, ensure_ascii=a)[1:-1] for a in (True, False)]
+        forms |= {
+            secret,
+            quote(secret, safe=""),
+            quote_plus(secret),
+            html.escape(secret),
+            html.escape(secret, quote=False),
+            *as_json,
+            *(form.replace("/", "\\/") for form in as_json),
+        }
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """Mask credentials that a gateway echoes back (raw answers reach error texts)."""
+    for form in secret_forms(secrets):
+        text = text.replace(form, "***")
     return text
 
 

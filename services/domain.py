@@ -134,8 +134,72 @@ class AmbiguousPhone(InvalidPhone):
         )
 
 
+#: Names phonenumbers' data lacks: Russian for some 50 regions (it falls back to
+#: English there), and any name for three.
+_MORE_NAMES: dict[str, dict[str, str]] = {
+    "ru": {
+        "AC": "остров Вознесения",
+        "AG": "Антигуа и Барбуда",
+        "AS": "Американское Самоа",
+        "AX": "Аландские острова",
+        "BL": "Сен-Бартелеми",
+        "BQ": "Бонэйр, Синт-Эстатиус и Саба",
+        "CC": "Кокосовые острова",
+        "CD": "Демократическая Республика Конго",
+        "CK": "острова Кука",
+        "CW": "Кюрасао",
+        "CX": "остров Рождества",
+        "FK": "Фолклендские острова",
+        "FO": "Фарерские острова",
+        "GD": "Гренада",
+        "GG": "Гернси",
+        "GI": "Гибралтар",
+        "GL": "Гренландия",
+        "GU": "Гуам",
+        "IM": "остров Мэн",
+        "IO": "Британская территория в Индийском океане",
+        "JE": "Джерси",
+        "KN": "Сент-Китс и Невис",
+        "KY": "Каймановы острова",
+        "LC": "Сент-Люсия",
+        "ME": "Черногория",
+        "MF": "Сен-Мартен",
+        "MH": "Маршалловы острова",
+        "MO": "Макао",
+        "MP": "Северные Марианские острова",
+        "MV": "Мальдивы",
+        "MW": "Малави",
+        "NF": "остров Норфолк",
+        "NR": "Науру",
+        "PM": "Сен-Пьер и Микелон",
+        "PS": "Палестина",
+        "PW": "Палау",
+        "RE": "Реюньон",
+        "RS": "Сербия",
+        "SB": "Соломоновы острова",
+        "SH": "остров Святой Елены",
+        "SJ": "Шпицберген и Ян-Майен",
+        "SM": "Сан-Марино",
+        "SS": "Южный Судан",
+        "ST": "Сан-Томе и Принсипи",
+        "SX": "Синт-Мартен",
+        "TA": "Тристан-да-Кунья",
+        "TC": "острова Теркс и Кайкос",
+        "TL": "Восточный Тимор",
+        "TV": "Тувалу",
+        "VC": "Сент-Винсент и Гренадины",
+        "WF": "Уоллис и Футуна",
+        "WS": "Самоа",
+        "XK": "Косово",
+    },
+    "en": {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"},
+}
+
+
 def country_name(region: str, lang: str) -> str:
     """The name of an ISO region in ``lang`` ("en" or "ru"); the code when none is known."""
+    if region in _MORE_NAMES.get(lang, {}):
+        return _MORE_NAMES[lang][region]
     # Imported here: the table of every country's name in every language costs about a
     # quarter of a second and 90 MB, and only a refused country needs it.
     from phonenumbers.geodata.locale import LOCALE_DATA

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -138,6 +139,14 @@ class Database:
                 # A write even when there is nothing to migrate: a read-only file fails
                 # here, at start, rather than at the first send.
                 await conn.execute(f"PRAGMA user_version = {version}")
+            missing = await _missing_schema(conn)
+            if missing:
+                raise DatabaseUnavailable(
+                    self.path,
+                    f"the database lacks part of its schema ({', '.join(missing[:5])}) although "
+                    "its version says otherwise: it was changed by hand or damaged; restore a "
+                    "backup or move the file aside.",
+                )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -257,6 +266,45 @@ class GroupCommit(Generic[ItemT, ResultT]):
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+
+@functools.cache
+def _expected_schema() -> dict[str, frozenset[str]]:
+    """Each table of the current schema and its columns, as the migrations make them."""
+    memory = sqlite3.connect(":memory:")
+    try:
+        for script in MIGRATIONS:
+            for statement in _statements(script):
+                memory.execute(statement)
+        return _tables(memory.execute(_SCHEMA_QUERY).fetchall())
+    finally:
+        memory.close()
+
+
+_SCHEMA_QUERY = (
+    "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+    "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+)
+
+
+def _tables(rows: Iterable[Any]) -> dict[str, frozenset[str]]:
+    tables: dict[str, set[str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, set()).add(column)
+    return {table: frozenset(columns) for table, columns in tables.items()}
+
+
+async def _missing_schema(conn: aiosqlite.Connection) -> list[str]:
+    """Tables and columns the migrations made that the file no longer has."""
+    cursor = await conn.execute(_SCHEMA_QUERY)
+    actual = _tables(await cursor.fetchall())
+    missing: list[str] = []
+    for table, columns in sorted(_expected_schema().items()):
+        if table not in actual:
+            missing.append(table)
+        else:
+            missing += [f"{table}.{c}" for c in sorted(columns - actual[table])]
+    return missing
 
 
 def _statements(script: str) -> list[str]:

@@ -16,7 +16,7 @@ MAX_NAME = 64
 def clean_name(raw: str) -> str:
     """A name fit to show: one line, no control or direction characters, at most
     ``MAX_NAME`` characters."""
-    kept = "".join(c for c in raw if unicodedata.category(c) not in ("Cc", "Cf"))
+    kept = "".join(c for c in raw if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
     return " ".join(" ".join(kept.split())[:MAX_NAME].split())
 
 
