@@ -277,10 +277,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
                 f"error: {problem} Nothing was sent.",
                 {"error": problem, "error_kind": "InvalidKey"},
             )
-    provider = getattr(args, "provider", None)
-    if provider is not None and not provider.strip():
+    if gateway is not None and not gateway.strip():
         # As with --key "": an unset variable in a script must not mean "the default".
-        problem = "--provider is empty: name an enabled gateway, or leave --provider out."
+        option = "--gateway" if getattr(args, "gateway", None) is not None else "--provider"
+        problem = f"{option} is empty: name an enabled gateway, or leave {option} out."
         done = "Nothing was sent." if args.command == "send" else "Nothing was asked."
         return output.emit(
             EXIT_USAGE,
