@@ -484,6 +484,7 @@ async def sends(count: int, concurrency: int) -> None:
     from tests.fakes.gateways import FakeGateways
 
     print("sends through SendService -> fake smska on 127.0.0.1 (SQLite synchronous=FULL)")
+    print(f"  fsync in the database's folder now: median {_fsync_ms():.2f} ms")
     tmp = tempfile.mkdtemp()
     async with FakeGateways(smska_balance=10**9) as fake:
         settings = load_settings(
@@ -551,6 +552,7 @@ async def slow_gateway(count: int, concurrency: int, latency: float, sequential:
     from tests.fakes.gateways import FakeGateways
 
     print(f"a slow gateway ({latency * 1000:.0f} ms a request): sends queue for a slot")
+    print(f"  fsync in the database's folder now: median {_fsync_ms():.2f} ms")
     tmp = tempfile.mkdtemp()
     async with FakeGateways(smska_balance=10**9, latency=latency) as fake:
         settings = load_settings(
