@@ -353,7 +353,7 @@ async def _bot_round_trip(
         async with open_core(settings) as core:
             bot = build_bot(api.token, api.base_url)
             notifier = TelegramNotifier(bot, core.messages)
-            tracker = DeliveryTracker(core.status, core.messages, notifier, idle_interval=0.5)
+            tracker = DeliveryTracker(core.status, core.messages, notifier)
             dp = create_dispatcher(core, tracker)
             register_lifecycle(dp, core, bot, tracker, notifier)
             polling = await _poll(bot, dp)
