@@ -79,6 +79,35 @@ asyncio.run(main())
 """
 
 
+def _child_env(**values: str) -> dict[str, str]:
+    """The environment of a child process: none of the project's settings from this
+    environment, and a working folder without a ``.env`` (``_child_cwd``), so that a
+    developer's real token or gateway credentials can never be used by a benchmark."""
+    from bot.settings import Settings
+
+    names = {name.upper() for name in Settings.model_fields}
+    env = {key: value for key, value in os.environ.items() if key.upper() not in names}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return {**env, **values}
+
+
+def _forget_settings() -> list[str]:
+    """Drop the project's settings from this process's environment (the in-process
+    benchmarks pass ``_env_file=None`` and their own values; a ``DEFAULT_PROVIDER`` or
+    gateway credentials left in the environment must not reach a real gateway)."""
+    from bot.settings import Settings
+
+    names = {name.upper() for name in Settings.model_fields}
+    removed = sorted(key for key in os.environ if key.upper() in names)
+    for key in removed:
+        del os.environ[key]
+    return removed
+
+
+def _child_cwd() -> str:
+    return tempfile.mkdtemp(prefix="bench-cwd-")
+
+
 def _verdict(ratio: float, target: float) -> str:
     return "met" if ratio <= target else "NOT met"
 
@@ -86,19 +115,19 @@ def _verdict(ratio: float, target: float) -> str:
 # ---------------------------------------------------------------------------- cli
 
 
-def _run(args: list[str], env: dict[str, str]) -> float:
+def _run(args: list[str], env: dict[str, str], cwd: str) -> float:
     """Wall time of a child process (killed after ``CHILD_TIMEOUT``)."""
     start = time.perf_counter()
     with contextlib.suppress(subprocess.TimeoutExpired):
         subprocess.run(  # noqa: S603
-            args, cwd=ROOT, env=env, check=False, capture_output=True, timeout=CHILD_TIMEOUT
+            args, cwd=cwd, env=env, check=False, capture_output=True, timeout=CHILD_TIMEOUT
         )
     return time.perf_counter() - start
 
 
 def cli(repeats: int) -> None:
-    tmp = tempfile.mkdtemp()
-    env = {**os.environ, "DATABASE_PATH": f"{tmp}/bench.sqlite3"}
+    cwd = _child_cwd()
+    env = _child_env(DATABASE_PATH=f"{cwd}/bench.sqlite3")
     py = sys.executable
     cases = {
         "python -c pass": [py, "-c", "pass"],
@@ -110,7 +139,7 @@ def cli(repeats: int) -> None:
     print(f"command line, a new process each time, best of {repeats} (wall seconds)")
     results: dict[str, float] = {}
     for name, args in cases.items():
-        times = [_run(args, env) for _ in range(repeats)]
+        times = [_run(args, env, cwd) for _ in range(repeats)]
         results[name] = min(times)
         print(f"  {name:48s} {min(times):7.3f} s   (median {statistics.median(times):.3f})")
     send = results["cli: python -m bot send (sandbox)"]
@@ -127,11 +156,11 @@ def cli(repeats: int) -> None:
         ("bare imports", cases["bare: python -c 'import pydantic_settings, ...'"]),
         ("import bot.app", cases["bot: import bot.app (aiogram)"]),
     ):
-        rss = _peak_rss(args, env)
+        rss = _peak_rss(args, env, cwd)
         print(f"  peak memory, {label:16s} {rss / 1024:7.1f} MiB")
 
 
-def _peak_rss(args: list[str], env: dict[str, str]) -> int:
+def _peak_rss(args: list[str], env: dict[str, str], cwd: str) -> int:
     """Peak RSS (KiB) of one child, measured in a fresh wrapper process."""
     wrapper = (
         "import resource, subprocess, sys; "
@@ -141,7 +170,7 @@ def _peak_rss(args: list[str], env: dict[str, str]) -> int:
     try:
         out = subprocess.run(  # noqa: S603
             [sys.executable, "-c", wrapper, *args],
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             capture_output=True,
             text=True,
@@ -181,29 +210,35 @@ async def _stop_child(proc: asyncio.subprocess.Process) -> None:
             await proc.wait()
 
 
-async def _start_to_polling(args: list[str], extra_env: dict[str, str]) -> tuple[float, int]:
+async def _start_to_polling(args: list[str], extra_env: dict[str, str]) -> tuple[float, int] | None:
     """Seconds from spawning ``args`` to its first ``getUpdates`` at a fresh fake Bot API,
-    and its RSS (KiB) after one more second of idling."""
+    and its RSS (KiB) after one more second of idling; None when it exited or did not
+    poll within ``CHILD_TIMEOUT``. The child is always stopped."""
     from bot.standin import FakeBotApi
 
     async with FakeBotApi() as api:
-        env = {
-            **os.environ,
-            **extra_env,
-            "BOT_TOKEN": api.token,
-            "TELEGRAM_API_URL": api.base_url,
-        }
+        env = _child_env(**extra_env, BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url)
         started = time.time()
         proc = await asyncio.create_subprocess_exec(
             *args,
-            cwd=ROOT,
+            cwd=_child_cwd(),
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
         try:
-            call = await api.wait_for_call("getUpdates", timeout=CHILD_TIMEOUT)
+            polled = asyncio.ensure_future(api.wait_for_call("getUpdates", timeout=CHILD_TIMEOUT))
+            exited = asyncio.ensure_future(proc.wait())
+            await asyncio.wait({polled, exited}, return_when=asyncio.FIRST_COMPLETED)
+            exited.cancel()
+            if not polled.done():
+                polled.cancel()
+                return None
+            try:
+                call = polled.result()
+            except AssertionError:  # did not poll in time
+                return None
             seconds = call.at - started
             await asyncio.sleep(1.0)
             return seconds, _rss_kib(proc.pid)
@@ -225,7 +260,11 @@ async def startup(repeats: int) -> None:
     print(f"bot start-up: process start to the first getUpdates, best of {repeats}")
     best: dict[str, tuple[float, int]] = {}
     for name, (args, env) in cases.items():
-        runs = [await _start_to_polling(args, env) for _ in range(repeats)]
+        tried = [await _start_to_polling(args, env) for _ in range(repeats)]
+        runs = [run for run in tried if run is not None]
+        if not runs:
+            print(f"  {name:28s} did not reach polling within {CHILD_TIMEOUT:.0f} s")
+            return
         seconds = min(s for s, _ in runs)
         rss = min(r for _, r in runs)
         best[name] = (seconds, rss)
@@ -617,6 +656,8 @@ def main() -> None:
     unknown = sorted(set(chosen) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    if removed := _forget_settings():
+        print(f"(the project's settings in this environment are not used: {', '.join(removed)})")
     print(
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s), sections: {', '.join(chosen)}"
     )
