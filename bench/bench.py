@@ -359,6 +359,13 @@ async def _bot_round_trip(
     ``smska`` (the fake smska on 127.0.0.1 at zero latency, in this process); the
     database in a new folder under ``db_dir`` (default: the system's temporary folder).
     ``statements`` collects the SQL the measured sends ran."""
+    with tempfile.TemporaryDirectory(dir=db_dir, ignore_cleanup_errors=True) as folder:
+        return await _bot_round_trip_in(count, gateway, Path(folder), statements)
+
+
+async def _bot_round_trip_in(
+    count: int, gateway: str, tmp: Path, statements: list[str] | None
+) -> list[float]:
     from bot.app import register_lifecycle
     from bot.core import open_core
     from bot.factory import create_dispatcher
@@ -368,7 +375,6 @@ async def _bot_round_trip(
     from services.status import DeliveryTracker
     from tests.fakes.gateways import FakeGateways
 
-    tmp = Path(tempfile.mkdtemp(dir=db_dir))
     async with FakeBotApi() as api, FakeGateways(smska_balance=10**9) as fake:
         values: dict[str, Any] = {
             "_env_file": None,
