@@ -28,6 +28,7 @@ from bot.logging_setup import configure_logging, install_redacting_hooks, redact
 from bot.settings import Settings
 from bot.telegram import TelegramNotifier, build_bot
 from handlers.middlewares import InFlightMiddleware
+from handlers.texts import LANGS, Lang, command_menu, menu_language_code
 from services.status import DeliveryTracker
 from storage.db import DatabaseUnavailable, utcnow
 
@@ -46,24 +47,8 @@ class NotTheBotApi(Exception):
         self.answer = answer
 
 
-COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "ru": [
-        ("send", "Отправить SMS: /send 79123456789 текст"),
-        ("balance", "Баланс шлюзов"),
-        ("status", "Статус доставки: /status 42"),
-        ("history", "Последние отправки"),
-        ("help", "Что умеет бот"),
-        ("cancel", "Прервать ввод"),
-    ],
-    "en": [
-        ("send", "Send an SMS: /send 79123456789 text"),
-        ("balance", "Gateway balances"),
-        ("status", "Delivery status: /status 42"),
-        ("history", "Last sends"),
-        ("help", "What the bot does"),
-        ("cancel", "Stop what you were typing"),
-    ],
-}
+#: The command menu per language, from the text catalogue.
+COMMANDS: dict[Lang, list[tuple[str, str]]] = {lang: command_menu(lang) for lang in LANGS}
 
 
 def run(settings: Settings) -> int:
@@ -235,7 +220,7 @@ async def set_commands(bot: Bot) -> None:
             await bot.set_my_commands(
                 [BotCommand(command=c, description=d) for c, d in commands],
                 scope=BotCommandScopeDefault(),
-                language_code=None if lang == "ru" else lang,
+                language_code=menu_language_code(lang),
             )
     except TelegramAPIError as exc:  # the menu is a convenience; never a reason not to start
         log.warning("could not set the command menu: %s", exc)

@@ -31,6 +31,7 @@ from bot.exit_codes import (
     exit_code_for_record,
 )
 from bot.settings import ConfigError, Settings, load_settings
+from handlers.texts_cli import say
 from services.domain import InvalidInput, printable_text
 from services.errors import (
     GatewayNotConfigured,
@@ -55,31 +56,28 @@ def key_problem(key: str) -> str | None:
     """Why ``--key`` cannot be used, or None. An empty or blank key would silently mean
     "no key" (a repeat would send again), so it is refused like any other bad key."""
     if not key.strip():
-        return "--key is empty: give a non-blank idempotency key, or leave --key out."
+        return say("key_empty")
     if len(key) > MAX_KEY_LENGTH:
-        return f"--key is too long: {len(key)} characters, at most {MAX_KEY_LENGTH}."
+        return say("key_too_long", length=len(key), limit=MAX_KEY_LENGTH)
     if not key.isprintable():
-        return "--key contains control characters (tabs, newlines…): use printable text."
+        return say("key_control")
     return None
 
 
 def describe_error(error: ProviderError, *, sending: bool = True) -> str:
     """One English sentence for a person; never a credential. ``sending``: the error
     is a send's, so say whether the SMS went out."""
-    text = f"{error.provider}: {error.message}"
+    text = say("gateway_error", gateway=error.provider, message=error.message)
     raw = getattr(error, "raw", None)
     if isinstance(error, ProtocolError | OutcomeUnknown) and raw:
-        text += f" (answer: {raw!r})"
+        text += say("gateway_answer", raw=raw)
     if not sending:
-        return text + "."
+        return text + say("sentence_end")
     if isinstance(error, OutcomeUnknown):
-        text += (
-            ". The SMS may or may not have been sent; it is not retried automatically. "
-            "Check the gateway's dashboard or ask the recipient before sending again"
-        )
+        text += say("outcome_unknown")
     elif error.nothing_sent and not isinstance(error, UnsupportedOperation):
-        text += ". Nothing was sent"
-    return text + "."
+        text += say("nothing_sent")
+    return text + say("sentence_end")
 
 
 def _demo_user_id(raw: str) -> int:
@@ -88,62 +86,40 @@ def _demo_user_id(raw: str) -> int:
 
     user_id = parse_user_id(raw)
     if user_id is None:
-        raise argparse.ArgumentTypeError(
-            f"{raw[:40]!r} is not a Telegram user id (a positive number such as 123456789)"
-        )
+        raise argparse.ArgumentTypeError(say("not_a_user_id", raw=raw[:40]))
     return user_id
 
 
 def _epilog() -> str:
-    lines = ["exit codes:"]
-    lines += [f"  {code:>2}  {meaning}" for code, meaning in EXIT_CODES.items()]
-    lines += [
-        "",
-        "examples:",
-        "  python -m bot send 79123456789 Server is down",
-        '  echo "disk full" | python -m bot send +7-912-345-67-89 - --gateway smska',
-        "  python -m bot balance --json",
-        "  python -m bot status 42",
-        "  python -m bot users list",
-        "  python -m bot users admin 123456789",
-        "  python -m bot demo          # try the bot in this terminal, nothing is really sent",
-    ]
+    lines = [say("epilog_exit_codes")]
+    lines += [say("epilog_exit_code", code=code, meaning=m) for code, m in EXIT_CODES.items()]
+    lines += ["", say("epilog_examples")]
     return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
-        description="smsbot: send SMS from Telegram or the command line. Without a command, "
-        "runs the Telegram bot.",
+        description=say("description"),
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run the Telegram bot (the default)")
-    demo = sub.add_parser(
-        "demo",
-        help="try the bot in this terminal: no token, no account, nothing really sent",
-        description="Runs the real bot against a Telegram stand-in in this terminal: type "
-        "as a Telegram user (an admin), see the bot's answers, press buttons with !press N "
-        "(!help lists the console commands; Ctrl-D or Ctrl-C stops). Always the sandbox "
-        "gateway and its own database (emptied at each start), whatever .env says.",
-    )
-    demo.add_argument(
-        "--lang", choices=["en", "ru"], default="en", help="your Telegram language (default: en)"
-    )
+    sub.add_parser("run", help=say("help_run"))
+    demo = sub.add_parser("demo", help=say("help_demo"), description=say("demo_description"))
+    demo.add_argument("--lang", choices=["en", "ru"], default="en", help=say("help_demo_lang"))
     demo.add_argument(
         "--user-id",
         type=_demo_user_id,
         default=111,
         metavar="ID",
-        help="your Telegram id (default: 111)",
+        help=say("help_demo_user_id"),
     )
     demo.add_argument(
         "--database",
         default="data/demo.sqlite3",
         metavar="PATH",
-        help="the demo's own database, emptied at each start (default: data/demo.sqlite3)",
+        help=say("help_demo_database"),
     )
 
     def common(p: argparse.ArgumentParser, gateway_help: str) -> None:
@@ -152,43 +128,30 @@ def build_parser() -> argparse.ArgumentParser:
             "--provider",
             metavar="NAME",
             dest="old_gateway",
-            help="the old name of --gateway, still accepted",
+            help=say("help_old_gateway"),
         )
-        p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+        p.add_argument("--json", action="store_true", help=say("help_json"))
 
     send = sub.add_parser(
         "send",
-        help="send an SMS",
-        description="Send an SMS. TEXT may be several words; '-' reads it from standard input.",
+        help=say("help_send"),
+        description=say("send_description"),
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    send.add_argument(
-        "phone", metavar="PHONE", help="recipient, e.g. 79123456789 or +7 912 345-67-89"
-    )
-    send.add_argument(
-        "text", metavar="TEXT", nargs="+", help="message text, or - for standard input"
-    )
-    send.add_argument(
-        "--key",
-        metavar="KEY",
-        help="idempotency key (printable, non-blank, up to 200 characters): a second send "
-        "with the same key sends nothing and reports the first",
-    )
-    common(send, "gateway to use (default: DEFAULT_GATEWAY)")
+    send.add_argument("phone", metavar="PHONE", help=say("help_phone"))
+    send.add_argument("text", metavar="TEXT", nargs="+", help=say("help_text"))
+    send.add_argument("--key", metavar="KEY", help=say("help_key", limit=MAX_KEY_LENGTH))
+    common(send, say("help_send_gateway"))
 
-    balance = sub.add_parser("balance", help="show the balance of every enabled gateway")
-    common(balance, "only this gateway")
+    balance = sub.add_parser("balance", help=say("help_balance"))
+    common(balance, say("help_balance_gateway"))
 
     status = sub.add_parser(
-        "status",
-        help="delivery status of a message",
-        description="Delivery status by the message number (#42 or 42) or the gateway's id.",
+        "status", help=say("help_status"), description=say("status_description")
     )
-    status.add_argument(
-        "ref", metavar="ID", help="message number (#42) or the gateway's message id"
-    )
-    common(status, "gateway to ask about an id this database does not know")
+    status.add_argument("ref", metavar="ID", help=say("help_ref"))
+    common(status, say("help_status_gateway"))
     _add_users_parser(sub)
     return parser
 
@@ -196,24 +159,23 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_users_parser(sub: Any) -> None:
     users = sub.add_parser(
         "users",
-        help="list, allow, deny or make admin the bot's users (audited as 'command line')",
-        description="Who may use the bot. 'admin' always works: it is the operator's way "
-        "back in when no admin is left in Telegram. Every change is written to the audit log.",
+        help=say("help_users"),
+        description=say("users_description"),
     )
     actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
     def with_json(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--json", action="store_true", help="print one JSON object (for scripts)")
+        p.add_argument("--json", action="store_true", help=say("help_json"))
         return p
 
-    with_json(actions.add_parser("list", help="the users, then the recent strangers"))
-    allow = with_json(actions.add_parser("allow", help="add a user, or rename one"))
-    allow.add_argument("user_id", metavar="ID", help="Telegram user id, e.g. 123456789")
-    allow.add_argument("name", metavar="NAME", nargs="*", help="a name to show (optional)")
-    deny = with_json(actions.add_parser("deny", help="remove a user (never the last admin)"))
-    deny.add_argument("user_id", metavar="ID", help="Telegram user id")
-    admin = with_json(actions.add_parser("admin", help="make a user an admin, adding them"))
-    admin.add_argument("user_id", metavar="ID", help="Telegram user id")
+    with_json(actions.add_parser("list", help=say("help_users_list")))
+    allow = with_json(actions.add_parser("allow", help=say("help_users_allow")))
+    allow.add_argument("user_id", metavar="ID", help=say("help_user_id_example"))
+    allow.add_argument("name", metavar="NAME", nargs="*", help=say("help_user_name"))
+    deny = with_json(actions.add_parser("deny", help=say("help_users_deny")))
+    deny.add_argument("user_id", metavar="ID", help=say("help_user_id"))
+    admin = with_json(actions.add_parser("admin", help=say("help_users_admin")))
+    admin.add_argument("user_id", metavar="ID", help=say("help_user_id"))
 
 
 @dataclass
@@ -251,9 +213,8 @@ def chosen_gateway(args: argparse.Namespace) -> tuple[str | None, str | None]:
     new: str | None = getattr(args, "gateway", None)
     old: str | None = getattr(args, "old_gateway", None)
     if new is not None and old is not None and new.strip().lower() != old.strip().lower():
-        return None, (
-            f"--gateway {printable_text(new)[:40]!r} and --provider {printable_text(old)[:40]!r} "
-            "name different gateways: give only --gateway (--provider is its old name)."
+        return None, say(
+            "gateways_differ", new=printable_text(new)[:40], old=printable_text(old)[:40]
         )
     return (new if new is not None else old), None
 
@@ -263,10 +224,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     output = Output(getattr(args, "json", False), sys.stdout, sys.stderr)
     gateway, problem = chosen_gateway(args)
     if problem is not None:
-        nothing = " Nothing was sent." if args.command == "send" else ""
         return output.emit(
             EXIT_USAGE,
-            f"error: {problem}{nothing}",
+            say("error_nothing_sent" if args.command == "send" else "error", message=problem),
             {"error": problem, "error_kind": "InvalidInput"},
         )
     if args.command == "send" and args.key is not None:
@@ -274,29 +234,37 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         if problem is not None:
             return output.emit(
                 EXIT_USAGE,
-                f"error: {problem} Nothing was sent.",
+                say("error_nothing_sent", message=problem),
                 {"error": problem, "error_kind": "InvalidKey"},
             )
     if gateway is not None and not gateway.strip():
         # As with --key "": an unset variable in a script must not mean "the default".
         option = "--gateway" if getattr(args, "gateway", None) is not None else "--provider"
-        problem = f"{option} is empty: name an enabled gateway, or leave {option} out."
-        done = "Nothing was sent." if args.command == "send" else "Nothing was asked."
+        problem = say("gateway_option_empty", option=option)
         return output.emit(
             EXIT_USAGE,
-            f"error: {problem} {done}",
+            say(
+                "error_nothing_sent" if args.command == "send" else "error_nothing_asked",
+                message=problem,
+            ),
             {"error": problem, "error_kind": "InvalidInput"},
         )
     bad = _argument_not_utf8(args)
     if bad is not None:
-        error = InvalidInput(f"{bad} holds bytes that are not UTF-8: use plain text.")
-        done = "Nothing was sent." if args.command == "send" else "Nothing was changed."
-        return output.emit(EXIT_USAGE, f"error: {error} {done}", _error_payload(error))
+        error = InvalidInput(say("argument_not_utf8", name=bad))
+        return output.emit(
+            EXIT_USAGE,
+            say(
+                "error_nothing_sent" if args.command == "send" else "error_nothing_changed",
+                message=error,
+            ),
+            _error_payload(error),
+        )
     try:
         settings = load_settings()
     except ConfigError as exc:
         return output.emit(
-            EXIT_CONFIG, f"error: {exc}", {"error": str(exc), "error_kind": "ConfigError"}
+            EXIT_CONFIG, say("error", message=exc), {"error": str(exc), "error_kind": "ConfigError"}
         )
     from bot.logging_setup import configure_logging, install_redacting_hooks, redact_loop_errors
     from storage.db import DatabaseUnavailable
@@ -312,9 +280,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         if args.text == ["-"]:
             text = _read_stdin(stdin).rstrip("\n")
         if args.key is not None and printable_text(args.key) != args.key:
-            error = InvalidInput("The --key holds bytes that are not UTF-8: use plain text.")
+            error = InvalidInput(say("key_not_utf8"))
             return output.emit(
-                EXIT_USAGE, f"error: {error} Nothing was sent.", _error_payload(error)
+                EXIT_USAGE, say("error_nothing_sent", message=error), _error_payload(error)
             )
 
     async def command() -> int:
@@ -333,18 +301,25 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         return asyncio.run(command())
     except DatabaseUnavailable as exc:
         return output.emit(
-            EXIT_CONFIG, f"error: {exc}", {"error": str(exc), "error_kind": "DatabaseUnavailable"}
+            EXIT_CONFIG,
+            say("error", message=exc),
+            {"error": str(exc), "error_kind": "DatabaseUnavailable"},
         )
 
 
 #: Arguments refused later with a sentence of their own (the text, the phone, --key).
 _CHECKED_LATER = frozenset({"text", "phone", "key"})
-_ARGUMENT_NAMES = {
-    "ref": "The message reference",
-    "name": "The name",
-    "user_id": "The user id",
-    "provider": "--provider",
-}
+
+
+def _argument_name(attr: str) -> str:
+    """How the person typed the argument ``attr`` names."""
+    if attr == "ref":
+        return say("argument_ref")
+    if attr == "name":
+        return say("argument_name")
+    if attr == "user_id":
+        return say("argument_user_id")
+    return {"gateway": "--gateway", "old_gateway": "--provider"}.get(attr, attr)
 
 
 def _argument_not_utf8(args: argparse.Namespace) -> str | None:
@@ -355,7 +330,7 @@ def _argument_not_utf8(args: argparse.Namespace) -> str | None:
             continue
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and printable_text(v) != v for v in values):
-            return _ARGUMENT_NAMES.get(attr, attr)
+            return _argument_name(attr)
     return None
 
 
@@ -377,7 +352,9 @@ async def _send(
         try:
             prepared = core.sender.prepare(phone, text, provider)
         except InvalidInput as exc:
-            return output.emit(EXIT_USAGE, f"error: {exc} Nothing was sent.", _error_payload(exc))
+            return output.emit(
+                EXIT_USAGE, say("error_nothing_sent", message=exc), _error_payload(exc)
+            )
         # A run killed mid-send earlier left its row "sending": it is unknown by now.
         await core.sender.recover_interrupted(
             bot_starting=False,
@@ -392,17 +369,16 @@ async def _send(
             record = await core.sender.wait_settled(record, settings.max_request_seconds + 5)
         if outcome.unrecorded is not None:
             print(
-                f"warning: #{record.id}: the result could not be written to the database "
-                f"({outcome.unrecorded}); retrying for up to {WRITE_RETRY_SECONDS:g} s. "
-                "The line below is the gateway's answer and stands.",
+                say(
+                    "not_recorded",
+                    id=record.id,
+                    reason=outcome.unrecorded,
+                    seconds=WRITE_RETRY_SECONDS,
+                ),
                 file=output.err,
             )
             if not await core.sender.drain(WRITE_RETRY_SECONDS):
-                print(
-                    f"warning: #{record.id}: still not written; the record stays "
-                    "'sending' and will read as 'unknown'.",
-                    file=output.err,
-                )
+                print(say("still_not_recorded", id=record.id), file=output.err)
     payload: dict[str, Any] = {
         "id": record.id,
         "state": str(record.state),
@@ -424,33 +400,36 @@ async def _send(
     if outcome.duplicate:
         code = exit_code_for_record(record.state, record.error_kind)
         detail = f": {record.error_text}" if record.error_text else ""
-        human = (
-            f"#{record.id} was already requested with this key (state: {record.state}{detail}); "
-            "nothing was sent again."
-        )
+        human = say("duplicate", id=record.id, state=record.state, detail=detail)
         if code != EXIT_OK:
             payload.update(error=human, error_kind=record.error_kind)
-            human = "error: " + human
+            human = say("error", message=human)
         return output.emit(code, human, payload)
     if outcome.error is not None:
         code = exit_code_for(outcome.error)
         payload.update(_error_payload(outcome.error))
-        human = f"error: #{record.id}: {describe_error(outcome.error)}"
+        human = say("send_failed", id=record.id, reason=describe_error(outcome.error))
         return output.emit(code, human, payload)
     balance = (
-        f", balance {record.balance_after} {record.balance_unit}"
+        say("sent_balance", amount=record.balance_after, unit=record.balance_unit)
         if record.balance_after is not None
         else ""
     )
-    via = (
-        "accepted by the sandbox (nothing was really sent)"
-        if record.simulated
-        else f"sent via {record.provider}"
-    )
+    via = say("sent_sandbox") if record.simulated else say("sent_via", gateway=record.provider)
     failover = ""
     if outcome.failed_attempts:
-        failover = " after " + ", ".join(f"{a.provider} failed" for a in outcome.failed_attempts)
-    human = f"#{record.id} {via}{failover}: gateway id {record.gateway_id}{balance}"
+        failed = ", ".join(
+            say("gateway_failed", gateway=a.provider) for a in outcome.failed_attempts
+        )
+        failover = say("sent_after", failed=failed)
+    human = say(
+        "sent",
+        id=record.id,
+        via=via,
+        failover=failover,
+        gateway_id=record.gateway_id,
+        balance=balance,
+    )
     return output.emit(EXIT_OK, human, payload)
 
 
@@ -460,7 +439,7 @@ def _finish_before_exiting(err: TextIO) -> None:
     loop = asyncio.get_running_loop()
 
     def hold(sig: signal.Signals) -> None:
-        print(f"{sig.name}: finishing the send in flight first…", file=err)
+        print(say("finishing_send", signal=sig.name), file=err)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -474,7 +453,7 @@ async def _balance(settings: Settings, output: Output, provider: str | None) -> 
         try:
             lines = await core.balance.all(provider)
         except InvalidInput as exc:
-            return output.emit(EXIT_USAGE, f"error: {exc}", _error_payload(exc))
+            return output.emit(EXIT_USAGE, say("error", message=exc), _error_payload(exc))
     human: list[str] = []
     items: list[dict[str, Any]] = []
     code = EXIT_OK
@@ -482,10 +461,12 @@ async def _balance(settings: Settings, output: Output, provider: str | None) -> 
         item: dict[str, Any] = {"provider": line.provider}
         if line.balance is not None:
             b = line.balance
-            note = " (simulated)" if b.simulated else ""
+            note = say("balance_simulated") if b.simulated else ""
             if b.source == "last_send":
-                note += f" as of the last send, {b.at:%Y-%m-%d %H:%M} UTC"
-            human.append(f"{line.provider}: {b.amount} {b.unit}{note}")
+                note += say("balance_from_send", at=b.at)
+            human.append(
+                say("balance", gateway=line.provider, amount=b.amount, unit=b.unit, note=note)
+            )
             item.update(
                 amount=b.amount,
                 unit=b.unit,
@@ -494,13 +475,12 @@ async def _balance(settings: Settings, output: Output, provider: str | None) -> 
                 simulated=b.simulated,
             )
         elif line.error is not None:
-            human.append(f"{line.provider}: error: {describe_error(line.error, sending=False)}")
+            reason = describe_error(line.error, sending=False)
+            human.append(say("balance_error", gateway=line.provider, reason=reason))
             item.update(_error_payload(line.error, sending=False))
             code = code or exit_code_for(line.error)
         else:
-            human.append(
-                f"{line.provider}: not known yet (the gateway reports it only with a send)"
-            )
+            human.append(say("balance_none_yet", gateway=line.provider))
             item.update(amount=None)
         items.append(item)
     text = "\n".join(human)
@@ -524,12 +504,14 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
                 check = await core.status.check(records[0])
             elif ref.startswith("#") or not asked.capabilities.status:
                 return output.emit(
-                    EXIT_NOT_FOUND, f"error: there is no message {ref}.", {"error": "not found"}
+                    EXIT_NOT_FOUND,
+                    say("error", message=say("no_message", ref=ref)),
+                    {"error": "not found"},
                 )
             else:
                 check = await core.status.check_gateway_id(provider, ref)
         except InvalidInput as exc:
-            return output.emit(EXIT_USAGE, f"error: {exc}", _error_payload(exc))
+            return output.emit(EXIT_USAGE, say("error", message=exc), _error_payload(exc))
     record = check.record
     payload: dict[str, Any] = {}
     parts: list[str] = []
@@ -542,9 +524,17 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
             state=str(record.state),
             created_at=record.created_at.isoformat(),
         )
-        parts.append(f"#{record.id} to {record.recipient} via {record.provider}: {record.state}")
+        parts.append(
+            say(
+                "status_record",
+                id=record.id,
+                recipient=record.recipient,
+                gateway=record.provider,
+                state=record.state,
+            )
+        )
         if record.error_text:
-            parts.append(f"({record.error_text})")
+            parts.append(say("status_detail", detail=record.error_text))
     if check.status is not None:
         s = check.status
         payload.update(
@@ -557,18 +547,24 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
         )
         if record is None:
             payload.update(provider=s.provider, state=str(s.state))
-            parts.append(f"{s.provider} id {s.message_id}: {s.state}")
-        parts.append(f"[{s.code} {s.name}]" if s.code else "")
+            parts.append(
+                say(
+                    "status_of_gateway_id",
+                    gateway=s.provider,
+                    gateway_id=s.message_id,
+                    state=s.state,
+                )
+            )
+        parts.append(say("status_code", code=s.code, name=s.name) if s.code else "")
     if check.error is not None:
         payload.update(_error_payload(check.error, sending=False))
         if record is not None and isinstance(check.error, UnsupportedOperation):
-            parts.append(f"- {check.error.provider} offers no delivery status")
+            parts.append(say("status_no_request", gateway=check.error.provider))
             return output.emit(EXIT_OK, " ".join(p for p in parts if p), payload)
         if record is not None and isinstance(check.error, GatewayNotConfigured):
             # Not a failure of the message: say why it was not asked, and show what is known.
             parts.append(
-                f"- {check.error.provider} is not configured here, so it was not asked; "
-                f"this is the last known state (as of {record.updated_at:%Y-%m-%d %H:%M} UTC)"
+                say("status_not_configured", gateway=check.error.provider, at=record.updated_at)
             )
             human = " ".join(p for p in parts if p)
             payload["error"] = human
@@ -576,7 +572,9 @@ async def _status(settings: Settings, output: Output, ref: str, provider: str | 
         human = " ".join(p for p in parts if p)
         message = describe_error(check.error, sending=False)
         return output.emit(
-            exit_code_for(check.error), f"error: {human + ': ' if human else ''}{message}", payload
+            exit_code_for(check.error),
+            say("error", message=f"{human}: {message}" if human else message),
+            payload,
         )
     # A message that was not sent, or whose outcome is unknown, is not "ok" for a script.
     code = exit_code_for_record(record.state, record.error_kind) if record else EXIT_OK
@@ -596,13 +594,10 @@ async def _users(settings: Settings, output: Output, args: argparse.Namespace) -
     if args.users_command != "list":
         user_id = parse_user_id(args.user_id)
         if user_id is None:
-            message = (
-                f"{args.user_id[:40]!r} is not a Telegram user id "
-                "(a positive number such as 123456789)."
-            )
+            message = say("not_a_user_id", raw=args.user_id[:40])
             return output.emit(
                 EXIT_USAGE,
-                f"error: {message} Nothing was changed.",
+                say("error_nothing_changed", message=message),
                 {"error": message, "error_kind": "InvalidInput"},
             )
     async with Database(settings.database_path) as db:
@@ -616,22 +611,22 @@ async def _users(settings: Settings, output: Output, args: argparse.Namespace) -
             try:
                 removed = await admin.deny(COMMAND_LINE, user_id)
             except LastAdminError:
-                message = f"{user_id} is the last admin and cannot be removed."
+                message = say("last_admin", user_id=user_id)
                 return output.emit(
                     EXIT_LAST_ADMIN,
-                    f"error: {message} Nothing was changed.",
+                    say("error_nothing_changed", message=message),
                     {"error": message, "error_kind": "LastAdminError", "user_id": user_id},
                 )
             if not removed:
-                message = f"there is no user {user_id}."
+                message = say("no_user", user_id=user_id)
                 return output.emit(
                     EXIT_NOT_FOUND,
-                    f"error: {message}",
+                    say("error", message=message),
                     {"error": message, "error_kind": "NotFound", "user_id": user_id},
                 )
             return output.emit(
                 EXIT_OK,
-                f"{user_id} removed; their open previews were cancelled.",
+                say("user_removed", user_id=user_id),
                 {"user_id": user_id, "removed": True},
             )
         if args.users_command == "allow":
@@ -639,8 +634,13 @@ async def _users(settings: Settings, output: Output, args: argparse.Namespace) -
             record, created = await admin.allow(COMMAND_LINE, user_id, name=name)
         else:
             record, created = await admin.make_admin(COMMAND_LINE, user_id)
-    role = " as an admin" if record.is_admin else ""
-    human = f"{record.user_id} ({_printable(record.name) or '-'}) {'added' if created else 'updated'}{role}."
+    role = say("as_admin") if record.is_admin else ""
+    human = say(
+        "user_added" if created else "user_updated",
+        user_id=record.user_id,
+        name=_printable(record.name) or "-",
+        role=role,
+    )
     return output.emit(EXIT_OK, human, {"user": _user_payload(record), "created": created})
 
 
@@ -679,27 +679,32 @@ def _print_users(output: Output, users: list[UserRecord], strangers: list[Strang
             ],
         }
         return output.emit(EXIT_OK, "", payload)
-    lines = ["users:"] if users else ["users: none (add an admin: python -m bot users admin ID)"]
+    lines = [say("users_title")] if users else [say("users_none")]
     for u in users:
         parts = [f"  {u.user_id}"]
         if u.name:
             parts.append(_printable(u.name))
         if u.is_admin:
-            parts.append("(admin)")
-        added = f"added {u.added_at:%Y-%m-%d %H:%M} UTC"
+            parts.append(say("user_is_admin"))
+        added = say("user_added_at", at=u.added_at)
         if u.added_by is not None:
-            added += f" by {u.added_by}"
-        parts.append("- " + added)
+            added += say("user_added_by", by=u.added_by)
+        parts.append(added)
         if u.per_minute is not None or u.per_day is not None:
-            per_minute = "default" if u.per_minute is None else u.per_minute
-            per_day = "default" if u.per_day is None else u.per_day
-            parts.append(f"- limits {per_minute} a minute, {per_day} a day")
+            per_minute = say("limit_default") if u.per_minute is None else u.per_minute
+            per_day = say("limit_default") if u.per_day is None else u.per_day
+            parts.append(say("user_limits", per_minute=per_minute, per_day=per_day))
         lines.append(" ".join(parts))
     if strangers:
-        lines.append("recent strangers (refused):")
+        lines.append(say("strangers_title"))
         lines += [
-            f"  {s.user_id}: {s.count} time(s), last {s.last_at:%Y-%m-%d %H:%M} UTC "
-            f"({_printable(s.last_detail)[:80]})"
+            say(
+                "stranger",
+                user_id=s.user_id,
+                count=s.count,
+                at=s.last_at,
+                detail=_printable(s.last_detail)[:80],
+            )
             for s in strangers
         ]
     return output.emit(EXIT_OK, "\n".join(lines), {})

@@ -14,6 +14,7 @@ from providers.errors import (
     UnsupportedOperation,
 )
 from providers.sms import InvalidInput
+from services.kinds import ErrorKind, parse_kind
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -66,11 +67,14 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+#: the recorded kinds of a failed send whose request was never made
+_NOT_MADE = frozenset({ErrorKind.NOT_SENT, ErrorKind.NOT_STARTED, ErrorKind.RECORD_NOT_WRITTEN})
+
+
 def exit_code_for_record(state: str, error_kind: str | None) -> int:
     """The exit code a recorded send stands for (a repeated ``--key``, ``status``)."""
     if state == "failed":
-        not_made = ("NotSent", "NotStarted", "RecordNotWritten")
-        return EXIT_NOT_SENT if error_kind in not_made else EXIT_REFUSED
+        return EXIT_NOT_SENT if parse_kind(error_kind) in _NOT_MADE else EXIT_REFUSED
     if state in ("unknown", "sending", "queued"):
         return EXIT_UNKNOWN
     return EXIT_OK

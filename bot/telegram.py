@@ -24,7 +24,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from handlers.render import recorded_outcome, status_suffix
-from handlers.texts import Lang, state_name, t
+from handlers.texts import Lang, as_lang, state_name, t
 from storage.messages import NOT_STARTED, MessageRepository
 from storage.models import MessageRecord
 
@@ -91,7 +91,7 @@ def build_bot(token: str, api_url: str | None) -> Bot:
 
 
 def record_lang(record: MessageRecord) -> Lang:
-    return "en" if record.lang == "en" else "ru"
+    return as_lang(record.lang)
 
 
 #: Telegram's answers that say trying again cannot help (the message or chat is gone,

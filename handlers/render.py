@@ -18,96 +18,52 @@ from services.domain import (
     printable_text,
 )
 from services.gateways import UnknownProvider
-from services.records import INTERRUPTED, NOT_STARTED, MessageRecord, MessageState
+from services.kinds import ErrorKind, error_kind, parse_kind
+from services.records import MessageRecord, MessageState
 from services.sending import RecordNotWritten, SendOutcome
 from services.status import StatusCheck
 
-_REASONS: dict[type[e.ProviderError], dict[Lang, str]] = {
-    e.AuthenticationFailed: {
-        "ru": "шлюз {gateway} не принял логин или ключ — проверьте настройки",
-        "en": "{gateway} rejected the credentials — check the settings",
-    },
-    e.InvalidSignature: {
-        "ru": "шлюз {gateway} не принял подпись запроса — проверьте ключ проекта",
-        "en": "{gateway} rejected the request signature — check the project key",
-    },
-    e.InsufficientFunds: {
-        "ru": "на счёте {gateway} закончились деньги или SMS",
-        "en": "the {gateway} account has no money or SMS left",
-    },
-    e.InvalidRecipient: {
-        "ru": "шлюз {gateway} считает номер получателя неверным или недоступным",
-        "en": "{gateway} says the recipient number is invalid or unreachable",
-    },
-    e.InvalidSender: {
-        "ru": "шлюз {gateway} не принял имя отправителя",
-        "en": "{gateway} rejected the sender name",
-    },
-    e.InvalidRequest: {
-        "ru": "шлюз {gateway} счёл запрос неполным или неверным",
-        "en": "{gateway} says the request is invalid or incomplete",
-    },
-    e.MessageNotFound: {
-        "ru": "шлюз {gateway} не знает такого сообщения",
-        "en": "{gateway} does not know that message",
-    },
-    e.NotSent: {
-        "ru": "не удалось подключиться к шлюзу {gateway}",
-        "en": "could not connect to {gateway}",
-    },
-    e.OutcomeUnknown: {
-        "ru": "шлюз {gateway} не ответил вовремя или ответ потерялся",
-        "en": "{gateway} did not answer in time, or the answer was lost",
-    },
+#: The catalogue's sentence for each kind of gateway error that needs no detail but
+#: the gateway's name (the live error and its stored row read the same).
+_REASON_KEYS: dict[ErrorKind, str] = {
+    ErrorKind.AUTHENTICATION_FAILED: "reason_authentication_failed",
+    ErrorKind.INVALID_SIGNATURE: "reason_invalid_signature",
+    ErrorKind.INSUFFICIENT_FUNDS: "reason_insufficient_funds",
+    ErrorKind.INVALID_RECIPIENT: "reason_invalid_recipient",
+    ErrorKind.INVALID_SENDER: "reason_invalid_sender",
+    ErrorKind.INVALID_REQUEST: "reason_invalid_request",
+    ErrorKind.MESSAGE_NOT_FOUND: "reason_message_not_found",
+    ErrorKind.NOT_SENT: "reason_not_sent",
+    ErrorKind.OUTCOME_UNKNOWN: "reason_outcome_unknown",
+    ErrorKind.INTERNAL: "reason_outcome_unknown",
 }
 
 
 def error_reason(error: e.ProviderError, lang: Lang) -> str:
     """One escaped clause saying what went wrong, with the detail that helps."""
-    gateway = esc(error.provider)
+    gateway = error.provider
     if isinstance(error, e.AccessDenied):
         if error.ip:
-            return (
-                f"шлюз {gateway} не пускает IP-адрес <code>{esc(error.ip)}</code> — добавьте его в настройках проекта"
-                if lang == "ru"
-                else f"{gateway} does not allow the IP address <code>{esc(error.ip)}</code> — add it in the project settings"
-            )
-        return (
-            f"шлюз {gateway} отказал в доступе: проект или аккаунт не подходит"
-            if lang == "ru"
-            else f"{gateway} denied access: the project or account is not allowed"
-        )
+            return t(lang, "reason_access_denied_ip", gateway=gateway, ip=error.ip)
+        return t(lang, "reason_access_denied", gateway=gateway)
     if isinstance(error, e.GatewayInternalError):
-        return (
-            f"внутренняя ошибка шлюза {gateway} (код {esc(error.code)})"
-            if lang == "ru"
-            else f"internal error of {gateway} (code {esc(error.code)})"
-        )
+        return t(lang, "reason_gateway_internal", gateway=gateway, code=error.code)
     if isinstance(error, RecordNotWritten):
-        return t(lang, "record_not_written", gateway=error.provider, reason=error.reason)
+        return t(lang, "record_not_written", gateway=gateway, reason=error.reason)
     if isinstance(error, e.UnsupportedOperation):
-        return (
-            f"шлюз {gateway} не поддерживает такой запрос"
-            if lang == "ru"
-            else f"{gateway} offers no such request"
-        )
+        return t(lang, "reason_unsupported", gateway=gateway)
     if isinstance(error, e.ProtocolError):
-        head = (
-            f"непонятный ответ шлюза {gateway}"
-            if lang == "ru"
-            else f"{gateway} gave an answer I cannot read"
-        )
+        head = t(lang, "reason_protocol_error", gateway=gateway)
         return f"{head}: <code>{esc(error.raw)}</code>" if error.raw else head
-    for cls, texts in _REASONS.items():
-        if isinstance(error, cls):
-            text = texts[lang].format(gateway=gateway)
-            raw = getattr(error, "raw", None)
-            if isinstance(error, e.OutcomeUnknown) and raw:
-                text += f" (<code>{esc(raw)}</code>)"
-            return text
+    key = _REASON_KEYS.get(error_kind(error))
+    if key is not None:
+        text = t(lang, key, gateway=gateway)
+        if isinstance(error, e.OutcomeUnknown) and error.raw:
+            text += f" (<code>{esc(error.raw)}</code>)"
+        return text
     if isinstance(error, e.GatewayNotConfigured):
-        return t(lang, "status_not_configured", gateway=error.provider).strip()
-    return t(lang, "gateway_error_generic", gateway=error.provider, reason=error.message)
+        return t(lang, "status_not_configured", gateway=gateway).strip()
+    return t(lang, "gateway_error_generic", gateway=gateway, reason=error.message)
 
 
 def input_error(error: InvalidInput, lang: Lang) -> str:
@@ -157,12 +113,15 @@ def _number_or_gateway_reason(error: InvalidInput, lang: Lang) -> str | None:
             why=why,
         )
     if isinstance(error, RefusedCountry):
+        no_country = t(lang, "country_global")
         return t(
             lang,
             "country_refused",
             number=error.number,
-            country=country_name(error.region, lang),
-            allowed=", ".join(country_name(code, lang) for code in error.allowed),
+            country=country_name(error.region, lang, global_name=no_country),
+            allowed=", ".join(
+                country_name(code, lang, global_name=no_country) for code in error.allowed
+            ),
         )
     if isinstance(error, UnknownProvider):
         key = "gateway_not_configured" if error.known else "unknown_gateway"
@@ -254,8 +213,7 @@ def status_suffix(record: MessageRecord) -> str:
 
 def state_line(record: MessageRecord, lang: Lang) -> str:
     code = status_suffix(record)
-    label = "Состояние" if lang == "ru" else "State"
-    return f"{label}: {esc(state_name(lang, record.state))}{esc(code)}"
+    return f"{t(lang, 'state_label')}: {esc(state_name(lang, record.state))}{esc(code)}"
 
 
 def status_text(check: StatusCheck, lang: Lang) -> str:
@@ -289,23 +247,20 @@ def status_text(check: StatusCheck, lang: Lang) -> str:
 def stored_reason(record: MessageRecord, lang: Lang) -> str:
     """Why a recorded send failed or is unknown, in the reader's language (the stored
     text is the English one of the moment it happened)."""
-    kind = record.error_kind or ""
-    if kind == INTERRUPTED:
+    kind = parse_kind(record.error_kind)
+    if kind == ErrorKind.INTERRUPTED:
         return t(lang, "interrupted")
-    if kind == NOT_STARTED:
+    if kind == ErrorKind.NOT_STARTED:
         return t(lang, "not_started")
-    if kind == RecordNotWritten.__name__:
+    if kind == ErrorKind.RECORD_NOT_WRITTEN:
         return t(lang, "record_not_written_stored")
-    cls = getattr(e, kind, None)
-    if isinstance(cls, type) and issubclass(cls, e.ProviderError):
-        for known, texts in _REASONS.items():
-            if issubclass(cls, known):
-                return texts[lang].format(gateway=esc(record.provider))
-        if issubclass(cls, e.GatewayRefused):
-            reason = t(lang, "refused_generic", gateway=record.provider)
-            return reason + (
-                f": {esc(record.error_text)}" if lang == "en" and record.error_text else ""
-            )
+    if kind is not None and kind in _REASON_KEYS and kind != ErrorKind.INTERNAL:
+        return t(lang, _REASON_KEYS[kind], gateway=record.provider)
+    if kind is not None and kind.refused:
+        if record.error_text:
+            return t(lang, "refused_with_detail", gateway=record.provider, detail=record.error_text)
+        return t(lang, "refused_generic", gateway=record.provider)
+    # an internal error, a kind of an older or newer version, or none: what is known
     if record.state == MessageState.UNKNOWN:
         return t(lang, "unknown_generic", gateway=record.provider)
     return t(lang, "send_error_generic", gateway=record.provider, reason=record.error_text or "")

@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from handlers.parsing import parse_send_args
 from handlers.render import input_error, send_outcome
-from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
+from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t, wait_text
 from services.domain import AmbiguousPhone, InvalidInput
 from services.limits import LimitExceeded, LimitHit, RateLimiter
 from services.previews import OpenedPreview, PreviewKind, PreviewResult, PreviewService
@@ -57,12 +57,7 @@ class PreviewAction(CallbackData, prefix="pv"):
 
 def limit_text(hit: LimitHit, lang: Lang) -> str:
     seconds = int(hit.reset_in.total_seconds()) + 1
-    if seconds < 120:
-        wait = f"{seconds} с" if lang == "ru" else f"{seconds} s"
-    elif seconds < 7200:
-        wait = f"{seconds // 60} мин" if lang == "ru" else f"{seconds // 60} min"
-    else:
-        wait = f"{seconds // 3600} ч" if lang == "ru" else f"{seconds // 3600} h"
+    wait = wait_text(lang, seconds)
     window = t(lang, "per_minute") if hit.window <= timedelta(minutes=1) else t(lang, "per_day")
     return t(lang, "limit_hit", limit=hit.limit, window=window, wait=wait)
 

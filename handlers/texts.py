@@ -11,6 +11,11 @@ from typing import Literal
 
 Lang = Literal["ru", "en"]
 
+#: the languages of the catalogue; the first is the default (a user whose Telegram
+#: language is neither, and a record written before languages were stored)
+LANGS: tuple[Lang, ...] = ("ru", "en")
+DEFAULT_LANG: Lang = "ru"
+
 
 class Html(str):
     """A string that is already safe HTML (built by this module)."""
@@ -19,7 +24,16 @@ class Html(str):
 
 
 def lang_of(language_code: str | None) -> Lang:
-    return "en" if language_code and language_code.lower().startswith("en") else "ru"
+    """The catalogue's language for a Telegram ``language_code`` (``en-US`` is English)."""
+    return "en" if language_code and language_code.lower().startswith("en") else DEFAULT_LANG
+
+
+def as_lang(stored: str | None) -> Lang:
+    """A language as stored with a record (exactly ``ru`` or ``en``), or the default."""
+    for lang in LANGS:
+        if stored == lang:
+            return lang
+    return DEFAULT_LANG
 
 
 def esc(value: object) -> str:
@@ -429,6 +443,82 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "{reason}",
     },
     "source_cli": {"ru": "командная строка", "en": "command line"},
+    # --- texts: one catalogue (reasons of gateway errors, labels, units, the menu) ---
+    "reason_authentication_failed": {
+        "ru": "шлюз {gateway} не принял логин или ключ — проверьте настройки",
+        "en": "{gateway} rejected the credentials — check the settings",
+    },
+    "reason_invalid_signature": {
+        "ru": "шлюз {gateway} не принял подпись запроса — проверьте ключ проекта",
+        "en": "{gateway} rejected the request signature — check the project key",
+    },
+    "reason_insufficient_funds": {
+        "ru": "на счёте {gateway} закончились деньги или SMS",
+        "en": "the {gateway} account has no money or SMS left",
+    },
+    "reason_invalid_recipient": {
+        "ru": "шлюз {gateway} считает номер получателя неверным или недоступным",
+        "en": "{gateway} says the recipient number is invalid or unreachable",
+    },
+    "reason_invalid_sender": {
+        "ru": "шлюз {gateway} не принял имя отправителя",
+        "en": "{gateway} rejected the sender name",
+    },
+    "reason_invalid_request": {
+        "ru": "шлюз {gateway} счёл запрос неполным или неверным",
+        "en": "{gateway} says the request is invalid or incomplete",
+    },
+    "reason_message_not_found": {
+        "ru": "шлюз {gateway} не знает такого сообщения",
+        "en": "{gateway} does not know that message",
+    },
+    "reason_not_sent": {
+        "ru": "не удалось подключиться к шлюзу {gateway}",
+        "en": "could not connect to {gateway}",
+    },
+    "reason_outcome_unknown": {
+        "ru": "шлюз {gateway} не ответил вовремя или ответ потерялся",
+        "en": "{gateway} did not answer in time, or the answer was lost",
+    },
+    "reason_access_denied_ip": {
+        "ru": "шлюз {gateway} не пускает IP-адрес <code>{ip}</code> — добавьте его в настройках проекта",
+        "en": "{gateway} does not allow the IP address <code>{ip}</code> — add it in the project settings",
+    },
+    "reason_access_denied": {
+        "ru": "шлюз {gateway} отказал в доступе: проект или аккаунт не подходит",
+        "en": "{gateway} denied access: the project or account is not allowed",
+    },
+    "reason_gateway_internal": {
+        "ru": "внутренняя ошибка шлюза {gateway} (код {code})",
+        "en": "internal error of {gateway} (code {code})",
+    },
+    "reason_unsupported": {
+        "ru": "шлюз {gateway} не поддерживает такой запрос",
+        "en": "{gateway} offers no such request",
+    },
+    "reason_protocol_error": {
+        "ru": "непонятный ответ шлюза {gateway}",
+        "en": "{gateway} gave an answer I cannot read",
+    },
+    "refused_with_detail": {
+        # the stored detail is the English sentence of the moment: not shown in Russian
+        "ru": "шлюз {gateway} отклонил запрос",
+        "en": "{gateway} refused the request: {detail}",
+    },
+    "state_label": {"ru": "Состояние", "en": "State"},
+    "wait_seconds": {"ru": "{n} с", "en": "{n} s"},
+    "wait_minutes": {"ru": "{n} мин", "en": "{n} min"},
+    "wait_hours": {"ru": "{n} ч", "en": "{n} h"},
+    "country_global": {"ru": "международная служба", "en": "no country (a global service)"},
+    "menu_send": {
+        "ru": "Отправить SMS: /send 79123456789 текст",
+        "en": "Send an SMS: /send 79123456789 text",
+    },
+    "menu_balance": {"ru": "Баланс шлюзов", "en": "Gateway balances"},
+    "menu_status": {"ru": "Статус доставки: /status 42", "en": "Delivery status: /status 42"},
+    "menu_history": {"ru": "Последние отправки", "en": "Last sends"},
+    "menu_help": {"ru": "Что умеет бот", "en": "What the bot does"},
+    "menu_cancel": {"ru": "Прервать ввод", "en": "Stop what you were typing"},
 }
 
 #: Units a gateway reports its balance in, as the bot says them: Russian has three
@@ -456,6 +546,31 @@ def t(lang: Lang, key: str, **params: object) -> str:
     template = TEXTS[key][lang]
     safe = {k: v if isinstance(v, Html) else esc(v) for k, v in params.items()}
     return template.format(**safe)
+
+
+#: The bot's command menu (Telegram's "/" list), in this order; the descriptions are
+#: the catalogue's ``menu_<command>`` entries.
+MENU_COMMANDS: tuple[str, ...] = ("send", "balance", "status", "history", "help", "cancel")
+
+
+def command_menu(lang: Lang) -> list[tuple[str, str]]:
+    """The command menu in ``lang``: (command, description) pairs."""
+    return [(command, t(lang, f"menu_{command}")) for command in MENU_COMMANDS]
+
+
+def menu_language_code(lang: Lang) -> str | None:
+    """Telegram's ``language_code`` to set the menu in ``lang`` for: ``None`` (everyone
+    whose language has no menu of its own) for the default language."""
+    return None if lang == DEFAULT_LANG else lang
+
+
+def wait_text(lang: Lang, seconds: int) -> str:
+    """How long to wait, rounded to a unit a person reads: ``90 s``, ``5 min``, ``3 h``."""
+    if seconds < 120:
+        return t(lang, "wait_seconds", n=seconds)
+    if seconds < 7200:
+        return t(lang, "wait_minutes", n=seconds // 60)
+    return t(lang, "wait_hours", n=seconds // 3600)
 
 
 def state_name(lang: Lang, state: str) -> str:

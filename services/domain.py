@@ -196,8 +196,12 @@ _MORE_NAMES: dict[str, dict[str, str]] = {
 }
 
 
-def country_name(region: str, lang: str) -> str:
-    """The name of an ISO region in ``lang`` ("en" or "ru"); the code when none is known."""
+def country_name(
+    region: str, lang: str, *, global_name: str = "no country (a global service)"
+) -> str:
+    """The name of an ISO region in ``lang`` ("en" or "ru"); ``global_name`` for the
+    numbers of no country (the bot passes its catalogue's words); the code when none is
+    known."""
     if region in _MORE_NAMES.get(lang, {}):
         return _MORE_NAMES[lang][region]
     # Imported here: the table of every country's name in every language costs about a
@@ -211,7 +215,7 @@ def country_name(region: str, lang: str) -> str:
     if name:
         return name
     if region == phonenumbers.UNKNOWN_REGION or region == "001":
-        return "no country (a global service)" if lang == "en" else "международная служба"
+        return global_name
     return region
 
 

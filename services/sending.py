@@ -25,6 +25,7 @@ from providers.errors import OutcomeUnknown, ProviderError
 from providers.sms import InvalidInput, SmsText, analyze_text
 from services.domain import normalize_phone
 from services.gateways import Gateways
+from services.kinds import error_kind
 from services.limits import LimitExceeded, LimitHit
 from storage.balances import BalanceRepository
 from storage.db import STORAGE_ERRORS, utcnow
@@ -497,7 +498,7 @@ class SendService:
         failed: list[FailedAttempt],
     ) -> SendOutcome:
         """Record a failed or unknown result."""
-        kind = "InternalError" if isinstance(error, InternalSendError) else type(error).__name__
+        kind = error_kind(error)
         mark = (
             self._messages.mark_unknown
             if state == MessageState.UNKNOWN

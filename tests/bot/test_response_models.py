@@ -19,7 +19,10 @@ async def test_answer_models_survive_a_garbage_collection() -> None:
         try:
             await bot.get_me()
             await bot.send_message(42, "hi")
-            models = [weakref.ref(Response[User]), weakref.ref(Response[Message])]
+            models: list[weakref.ref[type]] = [
+                weakref.ref(Response[User]),
+                weakref.ref(Response[Message]),
+            ]
             gc.collect()
             assert all(model() is not None for model in models)
         finally:

@@ -22,11 +22,12 @@ from handlers.render import (
     status_text,
     stored_reason,
 )
-from handlers.texts import STATE_NAMES, TEXTS, amount_with_unit, state_name, t
+from handlers.texts import STATE_NAMES, TEXTS, amount_with_unit, command_menu, state_name, t
 from providers import errors as e
 from providers.base import DeliveryState, DeliveryStatus
 from services.domain import InvalidPhone, InvalidText
 from services.gateways import UnknownProvider
+from services.kinds import ErrorKind
 from services.sending import FailedAttempt, Origin, SendOutcome
 from services.status import StatusCheck
 from storage.models import MessageRecord, MessageState
@@ -154,6 +155,8 @@ def _texts() -> Iterator[tuple[str, str]]:
         yield f"TEXTS[{key}]", t("ru", key, **params)
     for state in STATE_NAMES:
         yield f"state {state}", state_name("ru", state)
+    for command, description in command_menu("ru"):
+        yield f"menu {command}", description
     for unit in ("credits", "SMS"):
         for amount in (Decimal(1), Decimal(3), Decimal(7463), Decimal("2.5"), Decimal(11)):
             yield f"amount {amount} {unit}", amount_with_unit("ru", amount, unit)
@@ -177,7 +180,7 @@ def _texts() -> Iterator[tuple[str, str]]:
             stored = _record(state=state, error_kind=name, error_text=str(error))
             yield f"stored {state} {name}", stored_reason(stored, "ru")
             yield f"recorded {state} {name}", recorded_outcome(stored, "ru")
-    for kind in ("Interrupted", "InvalidText", "SomethingNew", None):
+    for kind in (*ErrorKind, "InvalidText", "SomethingNew", None):
         for state in (MessageState.FAILED, MessageState.UNKNOWN):
             stored = _record(state=state, error_kind=kind, error_text="English detail")
             yield f"stored {state} {kind}", stored_reason(stored, "ru")
