@@ -118,6 +118,7 @@ async def open_core(
             balances,
             first_check_after=policy.first_after,
             concurrency=settings.send_concurrency,
+            rates=settings.send_rates,
             stale_after=settings.stale_send_age,
             allowed_regions=settings.allowed_regions,
         )

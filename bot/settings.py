@@ -113,8 +113,10 @@ class GatewaySettings(BaseModel):
     sender: str | None = None
     #: sends in flight at once; more wait in a queue (never a failure)
     concurrency: int = Field(default=10, ge=1, le=200)
+    #: requests per second at most (None: as fast as the slots allow)
+    rate: float | None = Field(default=None, gt=0, le=1000)
 
-    @field_validator("sender", mode="before")
+    @field_validator("sender", "rate", mode="before")
     @classmethod
     def _blank_sender(cls, value: Any) -> Any:
         return _blank_is_none(value)
@@ -436,6 +438,11 @@ class Settings(BaseSettings):
         return {gateway.name: gateway.concurrency for gateway in self.gateways}
 
     @property
+    def send_rates(self) -> dict[str, float]:
+        """Requests per second per gateway, where a limit is set."""
+        return {g.name: g.rate for g in self.gateways if g.rate is not None}
+
+    @property
     def http_pool_size(self) -> int:
         """Every send slot, plus room for balance and status requests."""
         return sum(self.send_concurrency.values()) + 10
@@ -493,6 +500,10 @@ class Settings(BaseSettings):
         return self.smsrent.concurrency
 
     @property
+    def smsrent_rate(self) -> float | None:
+        return self.smsrent.rate
+
+    @property
     def smska_url(self) -> str:
         return self.smska.url
 
@@ -511,6 +522,10 @@ class Settings(BaseSettings):
     @property
     def smska_concurrency(self) -> int:
         return self.smska.concurrency
+
+    @property
+    def smska_rate(self) -> float | None:
+        return self.smska.rate
 
 
 def _decode(field_name: str, decode: Any, field: FieldInfo, value: Any) -> Any:

@@ -161,6 +161,23 @@ class JobNotYours(InvalidInput):
     """A job that is not this user's, or no such job: nothing was done."""
 
 
+class Pacer:
+    """At most ``rate`` requests a second: each caller waits for its own turn, spaced
+    ``1 / rate`` apart (the first at once)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        turn = max(now, self._next)
+        self._next = turn + self._interval
+        if turn > now:
+            await asyncio.sleep(turn - now)
+
+
 def _storage_reason(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:120] or type(exc).__name__
 
@@ -174,6 +191,7 @@ class SendService:
         *,
         first_check_after: timedelta = timedelta(seconds=15),
         concurrency: Mapping[str, int] | None = None,
+        rates: Mapping[str, float] | None = None,
         stale_after: timedelta = timedelta(seconds=85),
         clock: Callable[[], datetime] = utcnow,
         allowed_regions: frozenset[str] = frozenset(),
@@ -193,6 +211,8 @@ class SendService:
             name: asyncio.Semaphore(limits.get(name, DEFAULT_CONCURRENCY))
             for name in gateways.names
         }
+        # ... and an optional pace per gateway (requests per second), in the same queue
+        self._pacers = {name: Pacer(rate) for name, rate in (rates or {}).items()}
         self._in_flight: set[asyncio.Task[object]] = set()
 
     def prepare(self, recipient: str, text: str, provider: str | None = None) -> PreparedSend:
@@ -437,6 +457,8 @@ class SendService:
                     continue
             error: ProviderError | None = None
             async with self._slots[name]:
+                if name in self._pacers:
+                    await self._pacers[name].wait()
                 try:
                     marked = await self._messages.mark_sending(record.id, provider=name)
                 except STORAGE_ERRORS as exc:

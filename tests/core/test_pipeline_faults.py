@@ -5,6 +5,7 @@ a slow gateway under load, and rows left behind by a stopped process."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -325,3 +326,18 @@ async def test_closing_the_core_stops_a_send_past_its_grace_and_keeps_its_row(
         row = await again.messages.get(1)
     assert row is not None and row.state is MessageState.SENDING
     assert len(fake_gateways.requests_for("smska")) == 1
+
+
+async def test_a_gateway_rate_spaces_its_requests(
+    make_core: MakeCore, fake_gateways: FakeGateways
+) -> None:
+    """SMSKA_RATE=10: sends started together reach the gateway at least 0.1 s apart (a
+    lower bound only: a slow machine can only space them more)."""
+    core = await make_core(default_provider="smska", smska_concurrency=5, smska_rate=10)
+    prepared = core.sender.prepare(RECIPIENT, "paced", "smska")
+    numbers = [f"7912345678{i}" for i in range(6)]
+    outcomes = await (await core.sender.submit(numbers, prepared, TG)).outcomes()
+    assert [o.state for o in outcomes] == [MessageState.SENT] * 6
+    arrivals = sorted(sms.at for sms in fake_gateways.sent.values())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert min(gaps) >= 0.09, gaps

@@ -74,6 +74,8 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("HTTP_READ_TIMEOUT", "7", "http_read_timeout", 7.0),
     ("SMSRENT_CONCURRENCY", "3", "smsrent.concurrency", 3),
     ("SMSKA_CONCURRENCY", "25", "smska.concurrency", 25),
+    ("SMSRENT_RATE", "2.5", "smsrent.rate", 2.5),
+    ("SMSKA_RATE", "10", "smska.rate", 10.0),
     ("SENDS_PER_MINUTE", "9", "sends_per_minute", 9),
     ("SENDS_PER_DAY", "99", "sends_per_day", 99),
     ("STATUS_POLL_FIRST_SECONDS", "3", "status_poll_first_seconds", 3.0),
