@@ -177,6 +177,14 @@ def register_lifecycle(
             log.warning(
                 "%d sender(s) had no answer about a send; %d told now", len(unreported), told
             )
+        waiting = await core.sender.waiting_jobs()
+        if waiting:
+            asked = await notifier.ask_about_waiting(waiting)
+            log.warning(
+                "%d job(s) were stopped before sending; %d owner(s) asked to send or drop them",
+                len(waiting),
+                asked,
+            )
         await core.updates.prune()
         tasks.append(asyncio.create_task(tracker.run(), name="delivery-tracker"))
         log.info(

@@ -24,9 +24,10 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from handlers.render import recorded_outcome, status_suffix
-from handlers.texts import Lang, as_lang, state_name, t
+from handlers.sending import waiting_job_keyboard
+from handlers.texts import Html, Lang, as_lang, state_name, t
 from storage.messages import NOT_STARTED, MessageRepository
-from storage.models import MessageRecord
+from storage.models import JobRecord, MessageRecord
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,33 @@ class TelegramNotifier:
             code=status_suffix(record),
         )
         return await self._tell(record, text, give_up_on_refusal=True)
+
+    async def ask_about_waiting(self, waiting: list[tuple[JobRecord, list[MessageRecord]]]) -> int:
+        """A stop came before these sends went out (rows still ``queued``): ask each
+        owner whether to send them now, with buttons. Nothing is sent unasked."""
+        asked = 0
+        for job, rows in waiting:
+            if job.chat_id is None or not rows:
+                continue
+            lang = as_lang(job.lang)
+            more = t(lang, "job_waiting_more", count=len(rows) - 1) if len(rows) > 1 else ""
+            text = t(
+                lang,
+                "job_waiting",
+                id=rows[0].id,
+                phone=rows[0].recipient,
+                more=Html(more),
+                text=job.text if len(job.text) <= 300 else job.text[:299] + "…",
+            )
+            try:
+                await self._bot.send_message(
+                    job.chat_id, text, reply_markup=waiting_job_keyboard(job.id, lang)
+                )
+            except TelegramAPIError as exc:
+                log.warning("job %s: could not ask chat %s: %s", job.id, job.chat_id, exc)
+                continue
+            asked += 1
+        return asked
 
     async def report_unreported(self, records: list[MessageRecord]) -> int:
         """Tell senders what became of sends whose answer never reached them: the bot

@@ -22,7 +22,7 @@ from services.limits import LimitExceeded, LimitHit, RateLimiter
 from services.previews import OpenedPreview, PreviewKind, PreviewResult, PreviewService
 from services.records import MessageState, UserRecord
 from services.replies import Replies
-from services.sending import Origin, SendOutcome, SendService
+from services.sending import JobNotYours, Origin, SendOutcome, SendService
 from services.status import DeliveryTracker
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,30 @@ class SendFlow(StatesGroup):
 class PreviewAction(CallbackData, prefix="pv"):
     action: str  # "send" or "cancel"
     token: str
+
+
+class JobAction(CallbackData, prefix="job"):
+    """The owner's choice about what a stopped job left unsent."""
+
+    action: str  # "resume" or "cancel"
+    job: int
+
+
+def waiting_job_keyboard(job_id: int, lang: Lang) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t(lang, "button_job_resume"),
+                    callback_data=JobAction(action="resume", job=job_id).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=t(lang, "button_job_cancel"),
+                    callback_data=JobAction(action="cancel", job=job_id).pack(),
+                ),
+            ]
+        ]
+    )
 
 
 def limit_text(hit: LimitHit, lang: Lang) -> str:
@@ -226,6 +250,58 @@ def create_send_router() -> Router:
                 await record_reply(send_deps, outcome, sent.chat.id, sent.message_id, shown)
         send_deps.tracker.wake()
 
+    @router.callback_query(JobAction.filter(F.action == "resume"))
+    async def on_resume(
+        query: CallbackQuery,
+        callback_data: JobAction,
+        lang: Lang,
+        user: UserRecord,
+        send_deps: SendDeps,
+    ) -> None:
+        try:
+            started = await send_deps.sender.resume(callback_data.job, user.user_id)
+        except JobNotYours:
+            await safe_answer(query, t(lang, "job_not_yours"), show_alert=True)
+            return
+        target = query.message if isinstance(query.message, Message) else None
+        if not started.records:
+            await safe_answer(query, t(lang, "job_nothing_left"), show_alert=True)
+            if target is not None:
+                await safe_edit(target, t(lang, "job_nothing_left"))
+            return
+        await safe_answer(query, t(lang, "sending"))
+        if target is not None:
+            await safe_edit(target, t(lang, "sending"))
+        outcomes = await started.outcomes()
+        if len(outcomes) == 1:
+            text = send_outcome(outcomes[0], lang)
+        else:
+            text = job_summary(outcomes, lang)
+        if target is not None and await safe_edit(target, text) and len(outcomes) == 1:
+            outcome = outcomes[0]
+            await record_reply(
+                send_deps, outcome, target.chat.id, target.message_id, outcome.record.state
+            )
+        send_deps.tracker.wake()
+
+    @router.callback_query(JobAction.filter(F.action == "cancel"))
+    async def on_job_cancel(
+        query: CallbackQuery,
+        callback_data: JobAction,
+        lang: Lang,
+        user: UserRecord,
+        send_deps: SendDeps,
+    ) -> None:
+        try:
+            cancelled = await send_deps.sender.cancel(callback_data.job, user.user_id)
+        except JobNotYours:
+            await safe_answer(query, t(lang, "job_not_yours"), show_alert=True)
+            return
+        text = t(lang, "job_cancelled", count=len(cancelled))
+        await safe_answer(query, t(lang, "cancelled"))
+        if isinstance(query.message, Message):
+            await safe_edit(query.message, text if cancelled else t(lang, "job_nothing_left"))
+
     @router.callback_query(PreviewAction.filter(F.action == "cancel"))
     async def on_cancel(
         query: CallbackQuery,
@@ -243,6 +319,16 @@ def create_send_router() -> Router:
             await safe_edit(query.message, t(lang, "preview_cancelled_text"))
 
     return router
+
+
+def job_summary(outcomes: list[SendOutcome], lang: Lang) -> str:
+    """One line for the results of many recipients."""
+    counts = {"sent": 0, "failed": 0, "unknown": 0}
+    for outcome in outcomes:
+        state = outcome.record.state
+        key = "failed" if state == "failed" else "unknown" if state == "unknown" else "sent"
+        counts[key] += 1
+    return t(lang, "job_summary", **counts)
 
 
 def _member_since(user: UserRecord) -> str:

@@ -335,6 +335,34 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "запись об отправке не удалось сохранить в базе данных, поэтому я не стал отправлять",
         "en": "the record of the send could not be written to the database, so it was not sent",
     },
+    "job_waiting": {
+        "ru": "⏸ Бот перезапускался, не успев отправить #{id} на <code>+{phone}</code>{more}. "
+        "Из этого ничего не ушло. Отправить сейчас?\n\n<blockquote>{text}</blockquote>",
+        "en": "⏸ The bot restarted before sending #{id} to <code>+{phone}</code>{more}. "
+        "None of it went out. Send it now?\n\n<blockquote>{text}</blockquote>",
+    },
+    "job_waiting_more": {
+        "ru": " и ещё {count} получателям",
+        "en": " and {count} more recipients",
+    },
+    "button_job_resume": {"ru": "✅ Отправить", "en": "✅ Send now"},
+    "button_job_cancel": {"ru": "✖️ Не отправлять", "en": "✖️ Don't send"},
+    "job_cancelled": {
+        "ru": "✖️ Не отправлено: {count} SMS отменено, ничего не ушло.",
+        "en": "✖️ Not sent: {count} SMS cancelled, nothing went out.",
+    },
+    "job_nothing_left": {
+        "ru": "Здесь больше нечего отправлять: всё уже отправлено или отменено.",
+        "en": "Nothing is left to send here: all of it was sent or cancelled.",
+    },
+    "job_not_yours": {
+        "ru": "Эту кнопку может нажать только тот, кто отправлял.",
+        "en": "Only the person who sent it can press its buttons.",
+    },
+    "job_summary": {
+        "ru": "Готово: отправлено {sent}, не отправлено {failed}, неизвестно {unknown}.",
+        "en": "Done: sent {sent}, not sent {failed}, unknown {unknown}.",
+    },
     "storage_unavailable": {
         "ru": "⚠️ Бот сейчас не может записать данные в свою базу (диск заполнен или недоступен), "
         "поэтому запрос не выполнен и ничего не отправлено. Попробуйте позже; администратору "

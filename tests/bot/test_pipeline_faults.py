@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from bot.core import open_core
+from bot.settings import load_settings
+from storage.messages import NewJob
 from storage.models import MessageRecord, MessageState
-from tests.bot.conftest import ADMIN, PHONE, BotHarness, HarnessFactory, plain
+from tests.bot.conftest import ADMIN, PHONE, USER, BotHarness, HarnessFactory, plain
 from tests.fakes.botapi import SentMessage
 
 TRACKING = {"status_poll_first_seconds": 0.1, "status_poll_max_seconds": 0.2}
@@ -117,3 +120,63 @@ async def test_a_database_refusing_every_write_is_said_plainly(
     english = plain(await harness.say(ADMIN, "/balance", lang="en"))
     assert english.startswith("⚠️ The bot cannot write to its database right now"), english
     caplog.clear()  # the logged ERROR is the point of this test, not a crash
+
+
+async def _left_by_a_stop(path: Path, *recipients: str) -> int:
+    """A job the bot recorded and then stopped before sending (rows ``queued``)."""
+    async with open_core(load_settings(_env_file=None, database_path=path)) as core:
+        created = await core.messages.create_job(
+            NewJob(
+                source="telegram",
+                recipients=recipients,
+                text="left behind",
+                encoding="GSM-7",
+                parts=1,
+                provider="smska",
+                user_id=ADMIN,
+                chat_id=ADMIN,
+                lang="en",
+            )
+        )
+    return created.job.id
+
+
+async def test_after_a_stop_the_owner_chooses_to_send_what_was_left(
+    start_bot: HarnessFactory, tmp_path: Path
+) -> None:
+    path = tmp_path / "stopped.sqlite3"
+    await _left_by_a_stop(path, PHONE)
+    harness = await start_bot(database_path=path)
+    question = await harness.api.wait_for_message(ADMIN, lambda m: "restarted before" in m.text)
+    assert "None of it went out" in plain(question)
+    assert harness.requests("smska") == 0  # nothing is sent unasked
+    resume, _cancel = [
+        b["callback_data"] for b in (question.reply_markup or {})["inline_keyboard"][0]
+    ]
+    stranger = await harness.press(USER, question, str(resume), lang="en")
+    assert stranger.params.get("text") != "⏳ Sending…"
+    await harness.press(ADMIN, question, str(resume), lang="en")
+    await harness.api.wait_for_message(ADMIN, lambda m: "sent via smska" in plain(m))
+    assert harness.requests("smska") == 1
+    again = await harness.press(ADMIN, question, str(resume), lang="en")
+    assert "Nothing is left to send" in str(again.params.get("text"))
+    await harness.settle()
+    assert harness.requests("smska") == 1
+
+
+async def test_after_a_stop_the_owner_may_drop_what_was_left(
+    start_bot: HarnessFactory, tmp_path: Path
+) -> None:
+    path = tmp_path / "stopped.sqlite3"
+    job_id = await _left_by_a_stop(path, PHONE, "79123456780")
+    harness = await start_bot(database_path=path)
+    question = await harness.api.wait_for_message(ADMIN, lambda m: "restarted before" in m.text)
+    assert "and 1 more recipients" in plain(question)
+    _resume, cancel = [
+        b["callback_data"] for b in (question.reply_markup or {})["inline_keyboard"][0]
+    ]
+    await harness.press(ADMIN, question, str(cancel), lang="en")
+    await harness.api.wait_for_message(ADMIN, lambda m: "2 SMS cancelled" in plain(m))
+    rows = await harness.core.messages.of_job(job_id)
+    assert [(r.state, r.error_kind) for r in rows] == [(MessageState.FAILED, "Cancelled")] * 2
+    assert harness.gateways.requests == []
