@@ -460,7 +460,9 @@ class SendService:
                 if name in self._pacers:
                     await self._pacers[name].wait()
                 try:
-                    marked = await self._messages.mark_sending(record.id, provider=name)
+                    marked = await self._messages.mark_sending(
+                        record.id, provider=name, stale_after=self._stale_after
+                    )
                 except STORAGE_ERRORS as exc:
                     log.error("send #%s: could not be marked sending: %s", record.id, exc)
                     error = RecordNotWritten(name, _storage_reason(exc))

@@ -410,10 +410,15 @@ class MessageRepository:
             error_text=None,
         )
 
-    async def mark_sending(self, message_id: int, *, provider: str) -> MessageRecord:
+    async def mark_sending(
+        self, message_id: int, *, provider: str, stale_after: timedelta | None = None
+    ) -> MessageRecord:
         """Durably mark the row just before its request: from here its outcome may be
         unknown. A row another process settled meanwhile is returned unchanged, and
-        then its request must not be made."""
+        then its request must not be made. ``stale_after``: longer than this request
+        can take, by the sending process's own deadline; any process reading the row
+        later calls it stale only after that, whatever its own settings say."""
+        now = utcnow()
         return await self._update(
             message_id,
             MessageState.SENDING,
@@ -421,7 +426,8 @@ class MessageRepository:
             None,
             (MessageState.QUEUED, MessageState.SENDING),  # never a row settled meanwhile
             provider=provider,
-            sending_at=to_db_time(utcnow()),
+            sending_at=to_db_time(now),
+            stale_at=to_db_time(now + stale_after) if stale_after is not None else None,
         )
 
     async def mark_failed(
@@ -574,20 +580,23 @@ class MessageRepository:
         was sent).
 
         When the bot starts, every ``sending`` row of its own (source ``telegram``) was
-        left by its last run. Otherwise a ``sending`` row is left behind once its
-        request is older than ``older_than`` allows (no request takes that long); a
+        left by its last run. Otherwise a ``sending`` row is left behind once past the
+        stale time its sending process wrote on it (longer than its request could
+        take), or, for a row without one, once older than ``older_than``; a
         ``queued`` row of the command line once it is that old (it sends one message
         and never waits in a queue). The bot's ``queued`` rows are never settled here:
         nothing of them was sent, and their owner chooses to send them or not
         (``SendService.resume`` / ``cancel``)."""
         cutoff = to_db_time(older_than)
+        now = to_db_time(utcnow())
         own = "source = 'telegram' OR " if bot_starting else ""
         rows = await self._db.fetchall(
             "SELECT * FROM messages WHERE "  # noqa: S608 - no user input in the SQL
-            f"(state = 'sending' AND ({own}COALESCE(sending_at, created_at) < ?)) "
+            f"(state = 'sending' AND ({own}stale_at < ? "
+            "OR (stale_at IS NULL AND COALESCE(sending_at, created_at) < ?))) "
             "OR (state = 'queued' AND source != 'telegram' AND created_at < ?) "
             "ORDER BY id",
-            (cutoff, cutoff),
+            (now, cutoff, cutoff),
         )
         settled = []
         for row in rows:

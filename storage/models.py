@@ -73,6 +73,8 @@ class MessageRecord:
     failure_told: bool = False
     #: the send job this row belongs to (None: a row from before jobs existed)
     job_id: int | None = None
+    #: while ``sending``: after this the row is stale (its sending process's deadline)
+    stale_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> MessageRecord:
@@ -114,6 +116,7 @@ class MessageRecord:
             shown_state=row["shown_state"],
             failure_told=bool(row["failure_told"]),
             job_id=row["job_id"],
+            stale_at=from_db_time(row["stale_at"]),
         )
 
 

@@ -145,4 +145,9 @@ MIGRATIONS: list[str] = [
     UPDATE messages SET job_id = id;
     CREATE INDEX messages_job ON messages (job_id)
     """,
+    # 5: a sending row carries the time after which it is stale, by its own sending
+    # process's deadline (a reader with shorter time-outs must not call it stale early)
+    """
+    ALTER TABLE messages ADD COLUMN stale_at TEXT
+    """,
 ]

@@ -341,3 +341,22 @@ async def test_a_gateway_rate_spaces_its_requests(
     arrivals = sorted(sms.at for sms in fake_gateways.sent.values())
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert min(gaps) >= 0.09, gaps
+
+
+async def test_a_reader_with_shorter_time_outs_waits_for_the_senders_deadline(
+    make_core: MakeCore, fake_gateways: FakeGateways
+) -> None:
+    """A bot with long time-outs is sending; a cron run with short ones reads the row. The
+    row carries its own stale time (the sender's deadline), so the reader leaves it be."""
+    bot = await make_core(default_provider="smska", http_read_timeout=600.0)
+    cron = await make_core(default_provider="smska")
+    fake_gateways.hold = asyncio.Event()
+    task = asyncio.create_task(confirm_plain(bot))
+    await fake_gateways.wait_for_requests(1)
+    # even a reader that would call anything older than now stale leaves it alone
+    assert await cron.sender.recover_interrupted(bot_starting=False, stale_after=timedelta(0)) == []
+    (row,) = await cron.messages.in_state(MessageState.SENDING)
+    assert row.stale_at is not None and row.sending_at is not None
+    assert row.stale_at - row.sending_at == bot.settings.stale_send_age
+    fake_gateways.hold.set()
+    assert (await task).state is MessageState.SENT
