@@ -202,10 +202,10 @@ class MessageRepository:
             usage = await cursor.fetchone()
             if usage is not None and usage["n"] + len(new.recipients) > limit:
                 raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
-        cursor = await conn.execute(
+        job_rows = await conn.execute_fetchall(
             """INSERT INTO jobs (created_at, source, user_id, user_name, chat_id, lang,
                    gateway, text, idempotency_key, total)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 now,
                 new.source,
@@ -219,37 +219,39 @@ class MessageRepository:
                 len(new.recipients),
             ),
         )
-        job_id = cursor.lastrowid
-        await conn.executemany(
-            """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
+        job = JobRecord.from_row(next(iter(job_rows)))
+        values = [
+            (
+                now,
+                now,
+                new.source,
+                new.user_id,
+                new.user_name,
+                new.chat_id,
+                recipient,
+                new.text,
+                new.encoding,
+                new.parts,
+                new.provider,
+                MessageState.QUEUED,
+                new.lang,
+                job.id,
+                # a job of one keeps its key on its row too, as sends did before jobs
+                new.idempotency_key if len(new.recipients) == 1 else None,
+            )
+            for recipient in new.recipients
+        ]
+        insert = """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
                    chat_id, recipient, text, encoding, parts, provider, state, lang, job_id,
                    idempotency_key)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                (
-                    now,
-                    now,
-                    new.source,
-                    new.user_id,
-                    new.user_name,
-                    new.chat_id,
-                    recipient,
-                    new.text,
-                    new.encoding,
-                    new.parts,
-                    new.provider,
-                    MessageState.QUEUED,
-                    new.lang,
-                    job_id,
-                    # a job of one keeps its key on its row too, as sends did before jobs
-                    new.idempotency_key if len(new.recipients) == 1 else None,
-                )
-                for recipient in new.recipients
-            ],
-        )
-        rows = await conn.execute_fetchall(
-            "SELECT * FROM messages WHERE job_id = ? ORDER BY id", (job_id,)
-        )
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+        if len(values) == 1:  # the common case: one hop to the database thread
+            rows = await conn.execute_fetchall(insert + " RETURNING *", values[0])
+        else:
+            await conn.executemany(insert, values)
+            rows = await conn.execute_fetchall(
+                "SELECT * FROM messages WHERE job_id = ? ORDER BY id", (job.id,)
+            )
         messages = [MessageRecord.from_row(r) for r in rows]
         if new.preview is not None:
             # Claimed here or not at all: a stop can never leave a preview taken
@@ -276,10 +278,7 @@ class MessageRepository:
             "VALUES (?, ?, ?, ?, ?)",
             [(m.id, now, MessageState.QUEUED, new.provider, None) for m in messages],
         )
-        cursor = await conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        job = await cursor.fetchone()
-        assert job is not None
-        return JobCreated(JobRecord.from_row(job), messages, True)
+        return JobCreated(job, messages, True)
 
     async def job(self, job_id: int) -> JobRecord | None:
         row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
