@@ -162,6 +162,10 @@ class MessageRepository:
     async def _apply_creates(
         cls, conn: aiosqlite.Connection, batch: list[NewJob]
     ) -> list[JobCreated | QuotaExceeded | PreviewNotOpen]:
+        if len(batch) == 1:
+            # Alone in its transaction: no savepoint needed, a refusal raised here rolls
+            # the whole transaction back and reaches its one caller.
+            return [await cls._create_in(conn, batch[0], to_db_time(utcnow()))]
         results: list[JobCreated | QuotaExceeded | PreviewNotOpen] = []
         for new in batch:
             # Each job's checks see the jobs before it in this batch; a refused one
