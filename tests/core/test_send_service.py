@@ -22,10 +22,17 @@ from providers.errors import (
 )
 from providers.sms import InvalidInput
 from services.sending import Origin, SendOutcome
-from services.status import DeliveryTracker, InvalidReference, StatusService, TrackingPolicy
+from services.status import (
+    DeliveryTracker,
+    InvalidReference,
+    LookupKind,
+    ReplyTo,
+    StatusService,
+    TrackingPolicy,
+)
 from storage.db import utcnow
 from storage.messages import NewMessage
-from storage.models import MessageRecord, MessageState
+from storage.models import MessageRecord, MessageState, UserRecord
 from tests.core.conftest import RECIPIENT
 from tests.fakes.gateways import (
     SMSKA_INVALID_MSISDN,
@@ -584,3 +591,90 @@ async def test_tracking_backs_off(core: Core, fake_gateways: FakeGateways) -> No
         assert result.record.next_check_at is not None
         checks.append(result.record.next_check_at - now)
     assert checks[0] < checks[1] < checks[2] <= policy.max_interval + timedelta(seconds=5)
+
+
+# ------------------------------------------------ one lookup for the bot and the command line
+
+
+def viewer(user_id: int, *, is_admin: bool = False) -> UserRecord:
+    return UserRecord(
+        user_id=user_id,
+        name=f"u{user_id}",
+        is_admin=is_admin,
+        added_by=None,
+        added_at=utcnow(),
+        per_minute=None,
+        per_day=None,
+    )
+
+
+async def test_lookup_finds_and_checks_by_number_gateway_id_and_reply(core: Core) -> None:
+    outcome = await core.sender.send(
+        core.sender.prepare(RECIPIENT, "hi", "smska"),
+        Origin(source="telegram", user_id=7, chat_id=70),
+    )
+    record = outcome.record
+    assert record.gateway_id is not None
+    await core.messages.set_reply(record.id, 70, 700, record.state)
+    for ref, reply in (
+        (f"#{record.id}", None),
+        (f" {record.gateway_id} ", None),
+        (None, ReplyTo(70, 700)),
+        ("", ReplyTo(70, 700)),
+    ):
+        found = await core.status.lookup(ref, reply=reply, viewer=viewer(7))
+        assert found.kind is LookupKind.FOUND, (ref, reply)
+        assert found.check is not None and found.check.record is not None
+        assert found.check.record.id == record.id
+        assert found.check.status is not None  # the gateway was asked
+    # A reference given wins over the reply; a reply to anything else is not found.
+    assert (await core.status.lookup("#99", reply=ReplyTo(70, 700))).kind is LookupKind.NOT_FOUND
+    assert (await core.status.lookup(reply=ReplyTo(70, 701))).kind is LookupKind.NOT_FOUND
+
+
+async def test_lookup_hides_other_users_sends_from_non_admins(core: Core) -> None:
+    outcome = await core.sender.send(
+        core.sender.prepare(RECIPIENT, "hi", "smska"),
+        Origin(source="telegram", user_id=7, chat_id=70),
+    )
+    ref = f"#{outcome.record.id}"
+    hidden = await core.status.lookup(ref, viewer=viewer(8))
+    assert hidden.kind is LookupKind.NOT_VISIBLE
+    assert hidden.check is None
+    assert (await core.status.lookup(ref, viewer=viewer(8, is_admin=True))).kind is LookupKind.FOUND
+    assert (await core.status.lookup(ref)).kind is LookupKind.FOUND  # the command line
+
+
+async def test_lookup_refuses_bad_references_and_gateways(core: Core) -> None:
+    await send(core, "smska")
+    for ref in (None, "", "   ", "a b", "x" * 65):
+        found = await core.status.lookup(ref)
+        assert found.kind is LookupKind.INVALID, ref
+        assert isinstance(found.error, InvalidReference)
+    bad_gateway = await core.status.lookup("#1", gateway="nosuch")
+    assert bad_gateway.kind is LookupKind.INVALID
+    assert isinstance(bad_gateway.error, InvalidInput)
+    # The reference is judged before the gateway.
+    both = await core.status.lookup("a b", gateway="nosuch")
+    assert isinstance(both.error, InvalidReference)
+
+
+async def test_lookup_filters_by_gateway_and_asks_it_about_unknown_ids(core: Core) -> None:
+    ska = await send(core, "smska")
+    assert ska.record.gateway_id is not None
+    assert (await core.status.lookup("#1", gateway="smska")).kind is LookupKind.FOUND
+    # Another gateway's send is not this gateway's: not found by number ...
+    assert (await core.status.lookup("#1", gateway="smsrent")).kind is LookupKind.NOT_FOUND
+    # ... and smsrent has no status request to ask about an id it might know.
+    rent = await core.status.lookup(ska.record.gateway_id, gateway="smsrent", ask_gateway=True)
+    assert rent.kind is LookupKind.NOT_FOUND
+    # Unknown ids are asked of the gateway only when the caller wants it (the command line).
+    assert (await core.status.lookup("notourid", gateway="smska")).kind is LookupKind.NOT_FOUND
+    asked = await core.status.lookup(" notourid ", gateway="smska", ask_gateway=True)
+    assert asked.kind is LookupKind.GATEWAY_ID
+    assert asked.check is not None and asked.check.record is None
+    assert asked.check.error is not None  # the fake gateway does not know it either
+    # A bot number is never taken for a gateway id.
+    assert (await core.status.lookup("#99", gateway="smska", ask_gateway=True)).kind is (
+        LookupKind.NOT_FOUND
+    )
