@@ -451,7 +451,7 @@ async def _balance(settings: Settings, output: Output, provider: str | None) -> 
 
     async with open_core(settings) as core:
         try:
-            lines = await core.balance.all(provider)
+            lines = await core.balances.all(provider)
         except InvalidInput as exc:
             return output.emit(EXIT_USAGE, say("error", message=exc), _error_payload(exc))
     human: list[str] = []

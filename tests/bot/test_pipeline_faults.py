@@ -30,7 +30,7 @@ async def test_a_result_the_database_refuses_is_told_as_sent_and_written_later(
 ) -> None:
     """Disk full after the gateway accepted: the sender reads that it went out (with the
     gateway's id) and that the record is behind, never "failed" or "internal error"."""
-    original = harness.core.messages.mark_sent
+    original = harness.core.store.messages.mark_sent
     failures = 2
 
     async def full_disk(*args: object, **kwargs: object) -> MessageRecord:
@@ -41,7 +41,7 @@ async def test_a_result_the_database_refuses_is_told_as_sent_and_written_later(
         record: MessageRecord = await original(*args, **kwargs)  # type: ignore[arg-type]
         return record
 
-    monkeypatch.setattr(harness.core.messages, "mark_sent", full_disk)
+    monkeypatch.setattr(harness.core.store.messages, "mark_sent", full_disk)
     reply = plain(await harness.say(ADMIN, f"/send smska {PHONE} disk is full"))
     assert reply.startswith("✅ #1 отправлено через smska"), reply
     assert "не удалось сохранить в базе данных (database or disk is full)" in reply
@@ -49,7 +49,7 @@ async def test_a_result_the_database_refuses_is_told_as_sent_and_written_later(
     (sent,) = harness.gateways.sent.values()
     assert sent.msg_id in reply
     assert await harness.core.sender.drain(10.0)
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert (record.state, record.gateway_id) == (MessageState.SENT, sent.msg_id)
     assert any("could not be written" in r.getMessage() for r in caplog.records)
@@ -65,7 +65,10 @@ async def test_a_state_stored_by_another_process_edits_the_answer_once(
     answer_bad = await harness.say(
         ADMIN, f"/send smska {PHONE} two", until=lambda m: "#2" in plain(m)
     )
-    first, second = (await harness.core.messages.get(1)), (await harness.core.messages.get(2))
+    first, second = (
+        (await harness.core.store.messages.get(1)),
+        (await harness.core.store.messages.get(2)),
+    )
     assert first is not None and second is not None
     assert first.gateway_id is not None and second.gateway_id is not None
     harness.gateways.set_status(first.gateway_id, 4, "DELIVRD")
@@ -109,7 +112,7 @@ async def test_a_database_refusing_every_write_is_said_plainly(
     async def full_disk(update_id: int) -> bool:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(harness.core.updates, "first_time", full_disk)
+    monkeypatch.setattr(harness.core.store.updates, "first_time", full_disk)
     reply = plain(await harness.say(ADMIN, f"/send {PHONE} disk is full"))
     assert reply.startswith("⚠️ Бот сейчас не может записать данные в свою базу"), reply
     assert "ничего не отправлено" in reply
