@@ -397,8 +397,8 @@ async def _bot_round_trip_in(
         settings = load_settings(**values)
         async with open_core(settings) as core:
             bot = build_bot(api.token, api.base_url)
-            notifier = TelegramNotifier(bot, core.messages)
-            tracker = DeliveryTracker(core.status, core.messages, notifier)
+            notifier = TelegramNotifier(bot, core.store.messages)
+            tracker = DeliveryTracker(core.status, core.store.messages, notifier)
             dp = create_dispatcher(core, tracker)
             register_lifecycle(dp, core, bot, tracker, notifier)
             polling = await _poll(bot, dp)

@@ -93,8 +93,8 @@ async def serve(settings: Settings, bot: Bot) -> None:
     redact_loop_errors(settings.secret_values())
     try:
         async with open_core(settings) as core:
-            notifier = TelegramNotifier(bot, core.messages)
-            tracker = DeliveryTracker(core.status, core.messages, notifier)
+            notifier = TelegramNotifier(bot, core.store.messages)
+            tracker = DeliveryTracker(core.status, core.store.messages, notifier)
             dp = create_dispatcher(core, tracker)
             register_lifecycle(dp, core, bot, tracker, notifier)
             if await wait_for_telegram(bot) is None:
@@ -153,7 +153,7 @@ def register_lifecycle(
 
     async def on_startup() -> None:
         me = await bot.me()  # fetched by wait_for_telegram
-        for seeded in await core.user_admin.seed_admins(settings.admin_ids):
+        for seeded in await core.users.seed_admins(settings.admin_ids):
             if seeded.made_admin:
                 log.info("user %s is an admin (ADMIN_IDS)", seeded.user_id)
             elif not seeded.is_admin:
@@ -171,7 +171,7 @@ def register_lifecycle(
         )
         if recovered:
             log.warning("%d send(s) were interrupted by the last stop", len(recovered))
-        unreported = await core.messages.unreported(since=utcnow() - timedelta(days=2))
+        unreported = await core.store.messages.unreported(since=utcnow() - timedelta(days=2))
         if unreported:
             told = await notifier.report_unreported(unreported)
             log.warning(
@@ -185,7 +185,7 @@ def register_lifecycle(
                 len(waiting),
                 asked,
             )
-        await core.updates.prune()
+        await core.store.updates.prune()
         tasks.append(asyncio.create_task(tracker.run(), name="delivery-tracker"))
         log.info(
             "@%s started: gateways %s, default %s%s",

@@ -451,7 +451,7 @@ async def _balance(settings: Settings, output: Output, provider: str | None) -> 
 
     async with open_core(settings) as core:
         try:
-            lines = await core.balance.all(provider)
+            lines = await core.balances.all(provider)
         except InvalidInput as exc:
             return output.emit(EXIT_USAGE, say("error", message=exc), _error_payload(exc))
     human: list[str] = []
@@ -492,26 +492,20 @@ async def _balance(settings: Settings, output: Output, provider: str | None) -> 
 
 async def _status(settings: Settings, output: Output, ref: str, provider: str | None) -> int:
     from bot.core import open_core
+    from services.status import LookupKind
 
     async with open_core(settings) as core:
-        try:
-            records = await core.status.find(ref)
-            if provider is not None:
-                wanted = core.gateways.get(provider).name
-                records = [r for r in records if r.provider == wanted]
-            asked = core.gateways.get(provider)
-            if records:
-                check = await core.status.check(records[0])
-            elif ref.startswith("#") or not asked.capabilities.status:
-                return output.emit(
-                    EXIT_NOT_FOUND,
-                    say("error", message=say("no_message", ref=ref)),
-                    {"error": "not found"},
-                )
-            else:
-                check = await core.status.check_gateway_id(provider, ref)
-        except InvalidInput as exc:
-            return output.emit(EXIT_USAGE, say("error", message=exc), _error_payload(exc))
+        found = await core.status.lookup(ref, gateway=provider, ask_gateway=True)
+    if found.kind is LookupKind.INVALID:
+        assert found.error is not None
+        return output.emit(
+            EXIT_USAGE, say("error", message=found.error), _error_payload(found.error)
+        )
+    if found.check is None:
+        return output.emit(
+            EXIT_NOT_FOUND, say("error", message=say("no_message", ref=ref)), {"error": "not found"}
+        )
+    check = found.check
     record = check.record
     payload: dict[str, Any] = {}
     parts: list[str] = []

@@ -1,7 +1,8 @@
 """The composition root shared by the bot and the command line (no aiogram here).
 
 It builds, once per process: the shared ``httpx.AsyncClient``, the database, the
-gateway adapters and the services.
+gateway adapters and the services. ``Core`` exposes the services; the repositories
+under them are kept aside in ``Core.store`` for start-up chores and tests.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from providers.smska import SmskaProvider
 from providers.smsrent import SmsrentProvider
 from services.balance import BalanceService
 from services.gateways import Gateways
+from services.limits import Limits, RateLimiter
+from services.previews import PreviewService
 from services.sending import SendService
 from services.status import StatusService, TrackingPolicy
 from services.users import UserAdmin
@@ -35,23 +38,32 @@ from storage.updates import PreviewRepository, ProcessedUpdates
 from storage.users import UserRepository
 
 
-@dataclass
-class Core:
-    settings: Settings
-    http: httpx.AsyncClient
-    db: Database
-    gateways: Gateways
+@dataclass(frozen=True)
+class Repositories:
+    """The storage the services work on: not for entry points, which ask the services."""
+
     messages: MessageRepository
     users: UserRepository
     audit: AuditLog
     balances: BalanceRepository
     updates: ProcessedUpdates
     previews: PreviewRepository
-    sender: SendService
-    balance: BalanceService
-    status: StatusService
     strangers: StrangerRepository
-    user_admin: UserAdmin
+
+
+@dataclass
+class Core:
+    settings: Settings
+    http: httpx.AsyncClient
+    db: Database
+    gateways: Gateways
+    sender: SendService
+    balances: BalanceService
+    status: StatusService
+    users: UserAdmin
+    limits: RateLimiter
+    previews: PreviewService
+    store: Repositories
 
 
 def build_gateways(
@@ -122,24 +134,41 @@ async def open_core(
             stale_after=settings.stale_send_age,
             allowed_regions=settings.allowed_regions,
         )
-        yield Core(
-            settings=settings,
-            http=client,
-            db=db,
-            gateways=gateways,
+        store = Repositories(
             messages=messages,
             users=users,
             audit=audit,
             balances=balances,
             updates=ProcessedUpdates(db),
             previews=PreviewRepository(db),
+            strangers=strangers,
+        )
+        balance_service = BalanceService(gateways, balances)
+        limits = RateLimiter(
+            messages,
+            users,
+            Limits(per_minute=settings.sends_per_minute, per_day=settings.sends_per_day),
+        )
+        yield Core(
+            settings=settings,
+            http=client,
+            db=db,
+            gateways=gateways,
             sender=sender,
-            balance=BalanceService(gateways, balances),
+            balances=balance_service,
             status=StatusService(
                 gateways, messages, policy=policy, stale_after=settings.stale_send_age
             ),
-            strangers=strangers,
-            user_admin=UserAdmin(users, audit, strangers),
+            users=UserAdmin(users, audit, strangers),
+            limits=limits,
+            previews=PreviewService(
+                store.previews,
+                sender,
+                limits,
+                balance_service,
+                ttl=timedelta(seconds=settings.preview_ttl_seconds),
+            ),
+            store=store,
         )
     finally:
         if sender is not None:

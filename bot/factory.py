@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import timedelta
 
 from aiogram import Dispatcher
 from aiogram.exceptions import TelegramAPIError
@@ -23,8 +22,6 @@ from handlers.middlewares import AccessMiddleware, DedupeMiddleware, InFlightMid
 from handlers.sending import SendDeps, SendOptions, create_send_router
 from handlers.texts import lang_of, t
 from services.access import Access, SeenUpdates
-from services.limits import Limits, RateLimiter
-from services.previews import PreviewService
 from services.replies import Replies
 from services.status import DeliveryTracker
 from storage.db import STORAGE_ERRORS
@@ -34,23 +31,13 @@ log = logging.getLogger(__name__)
 
 def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
     settings = core.settings
-    limiter = RateLimiter(
-        core.messages,
-        core.users,
-        Limits(per_minute=settings.sends_per_minute, per_day=settings.sends_per_day),
-    )
-    previews = PreviewService(
-        core.previews,
-        core.sender,
-        limiter,
-        core.balance,
-        ttl=timedelta(seconds=settings.preview_ttl_seconds),
-    )
+    limiter = core.limits
+    previews = core.previews
     send_deps = SendDeps(
         sender=core.sender,
         limiter=limiter,
         previews=previews,
-        replies=Replies(core.messages),
+        replies=Replies(core.store.messages),
         tracker=tracker,
         options=SendOptions(confirmation=settings.send_confirmation),
     )
@@ -58,20 +45,19 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         storage=MemoryStorage(),
         send_deps=send_deps,
         gateways=core.gateways,
-        balance_service=core.balance,
+        balance_service=core.balances,
         status_service=core.status,
-        messages=core.messages,
-        users=core.users,
-        audit=core.audit,
         limiter=limiter,
         tracker=tracker,
-        user_admin=core.user_admin,
+        user_admin=core.users,
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(DedupeMiddleware(SeenUpdates(core.updates)))
-    dp.update.outer_middleware(AccessMiddleware(Access(core.users, core.audit, core.strangers)))
+    dp.update.outer_middleware(DedupeMiddleware(SeenUpdates(core.store.updates)))
+    dp.update.outer_middleware(
+        AccessMiddleware(Access(core.store.users, core.store.audit, core.store.strangers))
+    )
     dp.include_routers(
         create_common_router(),
         create_admin_router(),

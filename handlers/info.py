@@ -11,9 +11,8 @@ from handlers.parsing import parse_int
 from handlers.render import error_reason, fmt_time, status_text
 from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
 from services.balance import BalanceService
-from services.domain import InvalidInput
-from services.records import MessageRecord, UserRecord
-from services.status import DeliveryTracker, StatusService
+from services.records import UserRecord
+from services.status import DeliveryTracker, LookupKind, ReplyTo, StatusService
 
 HISTORY_DEFAULT = 10
 HISTORY_MAX = 50
@@ -70,27 +69,20 @@ def create_info_router() -> Router:
         tracker: DeliveryTracker,
     ) -> None:
         ref = (command.args or "").strip()
-        records: list[MessageRecord] = []
-        if ref:
-            try:
-                records = await status_service.find(ref)
-            except InvalidInput:
-                await message.answer(t(lang, "status_usage"))
-                return
-        elif message.reply_to_message is not None:
-            found = await status_service.find_by_reply(
-                message.chat.id, message.reply_to_message.message_id
-            )
-            records = [found] if found else []
-            ref = f"#{message.reply_to_message.message_id}"
-        else:
+        reply = message.reply_to_message
+        found = await status_service.lookup(
+            ref,
+            reply=None if reply is None else ReplyTo(message.chat.id, reply.message_id),
+            viewer=user,
+        )
+        if found.kind is LookupKind.INVALID:
             await message.answer(t(lang, "status_usage"))
             return
-        visible = [r for r in records if user.is_admin or r.user_id == user.user_id]
-        if not visible:
-            await message.answer(t(lang, "status_not_found", ref=ref[:64]))
+        if found.check is None:  # not found, or another user's send: the same answer
+            shown = ref if ref or reply is None else f"#{reply.message_id}"
+            await message.answer(t(lang, "status_not_found", ref=shown[:64]))
             return
-        check = await status_service.check(visible[0])
+        check = found.check
         await message.answer(status_text(check, lang))
         if check.changed:
             tracker.wake()  # the answer about the send itself shows the new state too

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from providers.base import DeliveryState, DeliveryStatus
@@ -17,7 +18,7 @@ from providers.sms import InvalidInput
 from services.gateways import Gateways
 from storage.db import utcnow
 from storage.messages import MessageRepository
-from storage.models import MessageRecord, MessageState
+from storage.models import MessageRecord, MessageState, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,29 @@ class StatusCheck:
     status: DeliveryStatus | None  # None: not asked (no status request, or not sent)
     error: ProviderError | None = None
     changed: bool = False
+
+
+class LookupKind(StrEnum):
+    FOUND = "found"  # a recorded send, checked: ``check``
+    GATEWAY_ID = "gateway_id"  # an id the database does not know, asked of the gateway
+    NOT_FOUND = "not_found"
+    NOT_VISIBLE = "not_visible"  # recorded, but another user's send (the bot's viewers)
+    INVALID = "invalid"  # not a reference, or no such gateway: ``error`` says why
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTo:
+    """A bot answer a /status was given in reply to."""
+
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    kind: LookupKind
+    check: StatusCheck | None = None  # FOUND, GATEWAY_ID
+    error: InvalidInput | None = None  # INVALID
 
 
 class AnswerNotifier(Protocol):
@@ -122,6 +146,47 @@ class StatusService:
             if ref.startswith("#"):
                 return []
         return await self._messages.find_by_gateway_id(ref.lstrip("#"))
+
+    async def lookup(
+        self,
+        reference: str | None = None,
+        *,
+        reply: ReplyTo | None = None,
+        gateway: str | None = None,
+        viewer: UserRecord | None = None,
+        ask_gateway: bool = False,
+    ) -> Lookup:
+        """The status of one send, for the bot and the command line alike: by
+        ``reference`` (see ``find``), or else by the bot answer it ``reply``-s to;
+        only sends through ``gateway`` when one is named; only the ``viewer``'s own
+        sends unless they are an admin (``None``: everyone's). A recorded send is
+        checked with its gateway. With ``ask_gateway``, an id the database does not
+        know (not a ``#number``) is asked of the named or default gateway."""
+        ref = (reference or "").strip()
+        if ref or reply is None:
+            try:
+                records = await self.find(ref)
+            except InvalidInput as exc:
+                return Lookup(LookupKind.INVALID, error=exc)
+        else:
+            found = await self.find_by_reply(reply.chat_id, reply.message_id)
+            records = [found] if found is not None else []
+        try:
+            asked = self.gateways.get(gateway)
+        except InvalidInput as exc:
+            return Lookup(LookupKind.INVALID, error=exc)
+        if gateway is not None:
+            records = [r for r in records if r.provider == asked.name]
+        if viewer is not None and not viewer.is_admin:
+            visible = [r for r in records if r.user_id == viewer.user_id]
+            if records and not visible:
+                return Lookup(LookupKind.NOT_VISIBLE)
+            records = visible
+        if records:
+            return Lookup(LookupKind.FOUND, await self.check(records[0]))
+        if not ask_gateway or not ref or ref.startswith("#") or not asked.capabilities.status:
+            return Lookup(LookupKind.NOT_FOUND)
+        return Lookup(LookupKind.GATEWAY_ID, await self.check_gateway_id(gateway, ref))
 
     async def check(self, record: MessageRecord) -> StatusCheck:
         """Ask the gateway about a recorded message and store what it says."""

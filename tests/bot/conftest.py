@@ -245,11 +245,11 @@ async def start_bot(
                 await asyncio.gather(close_session(bot), core_context.__aexit__(None, None, None))
 
             stack.push_async_callback(close)
-            notifier = TelegramNotifier(bot, core.messages)
-            tracker = DeliveryTracker(core.status, core.messages, notifier, idle_interval=0.5)
+            notifier = TelegramNotifier(bot, core.store.messages)
+            tracker = DeliveryTracker(core.status, core.store.messages, notifier, idle_interval=0.5)
             dp = create_dispatcher(core, tracker)
             register_lifecycle(dp, core, bot, tracker, notifier)
-            await core.users.ensure_admin(ADMIN)
+            await core.store.users.ensure_admin(ADMIN)
             harness = BotHarness(api=api, gateways=gateways, core=core, bot=bot, dp=dp)
             polling = asyncio.create_task(
                 dp.start_polling(

@@ -26,6 +26,6 @@ async def test_a_send_begun_before_a_deny_is_not_finished_after_it(
     await harness.settle()
     assert harness.requests("smsrent") == 0
     assert "Send this SMS?" not in plain(answer)
-    assert await harness.core.messages.recent(user_id=None, limit=5) == []
+    assert await harness.core.store.messages.recent(user_id=None, limit=5) == []
     # The flow was ended: what they write now is taken as what it is.
     assert "/send" in plain(answer)

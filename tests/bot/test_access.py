@@ -31,8 +31,8 @@ async def test_stranger_message_is_refused_with_their_id(harness: BotHarness) ->
     await harness.settle()
     assert len(harness.bot_messages(STRANGER)) == 1
     assert harness.requests("smsrent") == harness.requests("smska") == 0
-    assert await harness.core.messages.get(1) is None
-    denied = await harness.core.audit.recent(action="denied")
+    assert await harness.core.store.messages.get(1) is None
+    denied = await harness.core.store.audit.recent(action="denied")
     assert [(entry.user_id, entry.detail) for entry in denied] == [
         (STRANGER, f"message: /send {PHONE} hello")
     ]
@@ -47,7 +47,7 @@ async def test_stranger_edited_message_is_refused(harness: BotHarness) -> None:
     await harness.settle()
     assert len(harness.bot_messages(STRANGER)) == 1
     assert harness.requests("smsrent") == harness.requests("smska") == 0
-    denied = await harness.core.audit.recent(action="denied")
+    denied = await harness.core.store.audit.recent(action="denied")
     assert len(denied) == 1
     assert denied[0].user_id == STRANGER
     assert denied[0].detail.startswith("edited_message")
@@ -65,7 +65,7 @@ async def test_stranger_button_press_is_refused_with_an_alert(start_bot: Harness
     await harness.settle()
     assert harness.requests("smsrent") == harness.requests("smska") == 0
     assert harness.bot_messages(STRANGER) == []
-    denied = await harness.core.audit.recent(action="denied")
+    denied = await harness.core.store.audit.recent(action="denied")
     assert len(denied) == 1
     assert denied[0].user_id == STRANGER
     assert denied[0].detail == f"callback_query: {send_data}"
@@ -83,7 +83,7 @@ async def test_allow_lets_a_user_in_and_deny_takes_them_out(harness: BotHarness)
 
     added = await harness.say(ADMIN, f"/allow {USER} Ivan Petrov")
     assert plain(added) == f"✅ {USER} (Ivan Petrov) добавлен."
-    user = await harness.core.users.get(USER)
+    user = await harness.core.store.users.get(USER)
     assert user is not None
     assert (user.name, user.is_admin, user.added_by) == ("Ivan Petrov", False, ADMIN)
 
@@ -93,11 +93,11 @@ async def test_allow_lets_a_user_in_and_deny_takes_them_out(harness: BotHarness)
 
     removed = await harness.say(ADMIN, f"/deny {USER}")
     assert plain(removed) == f"🗑 {USER} удалён."
-    assert await harness.core.users.get(USER) is None
+    assert await harness.core.store.users.get(USER) is None
     again = await harness.say(USER, "/balance")
     assert f"/allow {USER}" in plain(again)
 
-    actions = [(e.action, e.user_id) for e in await harness.core.audit.recent()]
+    actions = [(e.action, e.user_id) for e in await harness.core.store.audit.recent()]
     assert ("allow", ADMIN) in actions
     assert ("deny", ADMIN) in actions
     assert harness.requests("smska") == 1
@@ -109,7 +109,7 @@ async def test_allow_admin_and_users_list(harness: BotHarness) -> None:
     made = await harness.say(ADMIN, "/allow 333 admin")
     assert "333" in plain(made)
     assert "как администратор" in plain(made)
-    third = await harness.core.users.get(333)
+    third = await harness.core.store.users.get(333)
     assert third is not None
     assert third.is_admin
 
@@ -129,7 +129,7 @@ async def test_the_last_admin_cannot_be_removed(harness: BotHarness) -> None:
     reply = await harness.say(ADMIN, f"/deny {ADMIN}")
 
     assert plain(reply) == "Нельзя удалить или понизить последнего администратора."
-    admin = await harness.core.users.get(ADMIN)
+    admin = await harness.core.store.users.get(ADMIN)
     assert admin is not None
     assert admin.is_admin
     still = await harness.say(ADMIN, "/users")
@@ -137,15 +137,15 @@ async def test_the_last_admin_cannot_be_removed(harness: BotHarness) -> None:
 
 
 async def test_non_admin_gets_admins_only(harness: BotHarness) -> None:
-    await harness.core.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
+    await harness.core.store.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
 
     for command in ("/allow 444 Eve", "/deny 111", "/users", "/limits 222 9 9"):
         reply = await harness.say(USER, command)
         assert plain(reply) == "Эта команда только для администраторов.", command
 
-    assert await harness.core.users.get(444) is None
-    assert await harness.core.users.get(ADMIN) is not None
-    user = await harness.core.users.get(USER)
+    assert await harness.core.store.users.get(444) is None
+    assert await harness.core.store.users.get(ADMIN) is not None
+    user = await harness.core.store.users.get(USER)
     assert user is not None
     assert (user.per_minute, user.per_day) == (None, None)
 
@@ -156,7 +156,7 @@ async def test_allow_usage_on_bad_arguments(harness: BotHarness) -> None:
         assert "/allow 123456789" in plain(reply), command
     unknown = await harness.say(ADMIN, "/deny 555")
     assert plain(unknown) == "555 нет в списке."
-    assert [u.user_id for u in await harness.core.users.list()] == [ADMIN]
+    assert [u.user_id for u in await harness.core.store.users.list()] == [ADMIN]
 
 
 async def test_stranger_in_a_group_is_audited_but_not_answered(harness: BotHarness) -> None:
@@ -166,7 +166,7 @@ async def test_stranger_in_a_group_is_audited_but_not_answered(harness: BotHarne
 
     assert harness.bot_messages(group) == []
     assert harness.requests("smsrent") == harness.requests("smska") == 0
-    denied = await harness.core.audit.recent(action="denied")
+    denied = await harness.core.store.audit.recent(action="denied")
     assert [(e.user_id, e.detail) for e in denied] == [
         (STRANGER, f"message: /send {PHONE} from the group")
     ]
@@ -180,7 +180,7 @@ async def test_a_denied_admin_from_admin_ids_stays_denied_after_a_restart(
 ) -> None:
     database = tmp_path / "shared.sqlite3"
     first = await start_bot(admin_ids=[ADMIN, 333], database_path=database)
-    seeded = await first.core.users.get(333)
+    seeded = await first.core.store.users.get(333)
     assert seeded is not None
     assert seeded.is_admin
     assert plain(await first.say(ADMIN, "/deny 333")) == "🗑 333 удалён."
@@ -190,10 +190,10 @@ async def test_a_denied_admin_from_admin_ids_stays_denied_after_a_restart(
     async with second.core.db.transaction() as conn:
         await conn.execute("DELETE FROM processed_updates")
 
-    assert await second.core.users.get(333) is None
+    assert await second.core.store.users.get(333) is None
     refused = await second.say(333, "/users")
     assert "/allow 333" in plain(refused)
-    audit = [(e.user_id, e.action, e.detail) for e in await second.core.audit.recent()]
+    audit = [(e.user_id, e.action, e.detail) for e in await second.core.store.audit.recent()]
     assert (ADMIN, "deny", "333") in audit
     assert (None, "admin", "333 (ADMIN_IDS)") in audit  # the seed, once
     assert [a for a in audit if a[1] == "admin" and a[2].startswith("333")] == [
@@ -234,7 +234,7 @@ async def test_a_preview_made_before_a_deny_cannot_be_confirmed_after_re_adding(
     assert again.params["text"] == "Эта отправка отменена."
     await harness.settle()
     assert harness.gateways.requests == []
-    assert await harness.core.messages.get(1) is None
+    assert await harness.core.store.messages.get(1) is None
     # a preview made after coming back works as usual
     fresh = await harness.say(USER, f"/send {PHONE} after")
     await harness.press(USER, fresh, buttons(fresh)[0])
@@ -264,9 +264,9 @@ async def test_a_stranger_is_answered_once_an_hour_and_counted_in_one_row(
     calls = harness.api.calls_of("answerCallbackQuery")
     assert len(calls) == 3  # every tap answered, or the button keeps spinning
     assert [c.params.get("text") for c in calls] == [None, None, None]
-    denied = await harness.core.audit.recent(limit=100, action="denied")
+    denied = await harness.core.store.audit.recent(limit=100, action="denied")
     assert [(e.user_id, e.detail) for e in denied] == [(STRANGER, "message: /start")]
-    row = await harness.core.strangers.get(STRANGER)
+    row = await harness.core.store.strangers.get(STRANGER)
     assert row is not None
     assert (row.count, row.last_detail) == (25, "message: in a group")
     assert harness.gateways.requests == []
@@ -304,7 +304,7 @@ async def test_letting_a_stranger_in_clears_them_from_the_strangers(harness: Bot
     await harness.say(STRANGER, "/start")
     await harness.say(ADMIN, f"/allow {STRANGER} Eve")
 
-    assert await harness.core.strangers.get(STRANGER) is None
+    assert await harness.core.store.strangers.get(STRANGER) is None
     listing = plain(await harness.say(ADMIN, "/users"))
     assert "Недавние посторонние" not in listing
 
@@ -334,13 +334,13 @@ async def test_an_admin_without_a_name_takes_their_telegram_name(harness: BotHar
     listing = plain(await harness.changed_since(ADMIN, before))
 
     assert f"{ADMIN} Анна Каренина 👑" in listing.splitlines()
-    admin = await harness.core.users.get(ADMIN)
+    admin = await harness.core.store.users.get(ADMIN)
     assert admin is not None
     assert admin.name == "Анна Каренина"
     # stored once: a later Telegram name does not replace it
     harness.api.send_text(ADMIN, "/help", first_name="Someone Else")
     await harness.settle()
-    admin = await harness.core.users.get(ADMIN)
+    admin = await harness.core.store.users.get(ADMIN)
     assert admin is not None
     assert admin.name == "Анна Каренина"
 
@@ -355,8 +355,8 @@ async def test_a_name_an_admin_set_is_never_overwritten(harness: BotHarness) -> 
     harness.api.send_text(333, "/help", first_name="Ы" * 100)
     await harness.changed_since(333, before)
 
-    user = await harness.core.users.get(USER)
-    third = await harness.core.users.get(333)
+    user = await harness.core.store.users.get(USER)
+    third = await harness.core.store.users.get(333)
     assert user is not None
     assert third is not None
     assert user.name == "Ivan"

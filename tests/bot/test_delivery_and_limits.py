@@ -25,7 +25,7 @@ async def test_delivery_edits_the_answer(start_bot: HarnessFactory) -> None:
     assert plain(delivered).endswith("\nСостояние: ✅ доставлено (4 DELIVRD)")
     assert plain(delivered).startswith("✅ #1 отправлено через smska на +79123456789")
     assert len(harness.bot_messages(ADMIN)) == 1  # edited, no new message
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.state == "delivered"
     assert record.next_check_at is None  # final: tracking stops
@@ -36,7 +36,7 @@ async def test_delivery_edits_the_answer(start_bot: HarnessFactory) -> None:
 async def test_rejected_delivery_tells_the_sender(start_bot: HarnessFactory) -> None:
     harness = await start_bot(gateway_options={"delivery_after": 60.0}, **TRACKING)
     reply = await harness.say(ADMIN, f"/send smska {PHONE} doomed")
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.gateway_id is not None
     harness.gateways.set_status(record.gateway_id, 5, "REJECTD")
@@ -47,7 +47,7 @@ async def test_rejected_delivery_tells_the_sender(start_bot: HarnessFactory) -> 
     assert plain(notice) == "❗ SMS #1 на +79123456789 не доставлено: ❌ отклонено (5 REJECTD)."
     edited = harness.api.messages[(ADMIN, reply.message_id)]
     assert plain(edited).endswith("Состояние: ❌ отклонено (5 REJECTD)")
-    stored = await harness.core.messages.get(1)
+    stored = await harness.core.store.messages.get(1)
     assert stored is not None
     assert stored.state == "rejected"
 
@@ -64,7 +64,7 @@ async def test_redelivered_update_is_handled_once(harness: BotHarness) -> None:
 
     assert harness.requests("smsrent") == 1
     assert len(harness.bot_messages(ADMIN)) == 1  # not even a second answer
-    assert await harness.core.messages.get(2) is None
+    assert await harness.core.store.messages.get(2) is None
 
 
 async def test_same_message_in_a_new_update_is_not_sent_twice(harness: BotHarness) -> None:
@@ -93,7 +93,7 @@ async def test_flood_control_wait_then_reply(harness: BotHarness) -> None:
     assert [c.status for c in harness.api.calls_of("sendMessage")] == [429, 200]
     assert harness.requests("smsrent") == 1
     await harness.settle()
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.reply_message_id == reply.message_id
 
@@ -112,7 +112,7 @@ async def test_per_minute_limit(start_bot: HarnessFactory) -> None:
     assert match is not None, third
     assert 50 <= int(match.group(1)) <= 61
     assert harness.requests("smsrent") == 2
-    assert await harness.core.messages.get(3) is None
+    assert await harness.core.store.messages.get(3) is None
 
     shown = plain(await harness.say(ADMIN, f"/limits {ADMIN} 5 200"))
     assert shown == f"Лимиты {ADMIN}: 5 в минуту, 200 в день. Отправлено: 2 за минуту, 2 за сутки."
@@ -140,7 +140,7 @@ async def test_limit_is_checked_again_at_the_tap(start_bot: HarnessFactory) -> N
 
 
 async def test_limits_for_a_user(harness: BotHarness) -> None:
-    await harness.core.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
+    await harness.core.store.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
 
     reply = plain(await harness.say(ADMIN, f"/limits {USER} 1 -"))
     assert reply == f"Лимиты {USER}: 1 в минуту, 200 в день. Отправлено: 0 за минуту, 0 за сутки."

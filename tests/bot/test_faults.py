@@ -89,7 +89,7 @@ async def test_a_reply_that_fails_never_causes_a_second_sms(debug_bot: Callable[
     update_id = harness.api.send_text(ADMIN, f"/send {PHONE} reply will fail")
     await harness.settle()
     assert harness.requests("smsrent") == 1
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.state == MessageState.SENT
     # Telegram delivers the same update again (as after a lost acknowledgement).
@@ -132,7 +132,7 @@ async def test_a_send_with_unknown_outcome_is_never_retried_nor_failed_over(
     await harness.settle()
     assert harness.requests("smsrent") == 1
     assert harness.requests("smska") == 0
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.state == MessageState.UNKNOWN
 
@@ -157,7 +157,9 @@ async def test_fifty_users_sending_at_once(debug_bot: Callable[..., Any]) -> Non
     harness.gateways.latency = 0.02
     ids = list(range(5000, 5000 + users))
     for user_id in ids:
-        await harness.core.users.upsert(user_id, name=f"u{user_id}", is_admin=False, added_by=ADMIN)
+        await harness.core.store.users.upsert(
+            user_id, name=f"u{user_id}", is_admin=False, added_by=ADMIN
+        )
     for user_id in ids:
         harness.api.send_text(user_id, f"/send {PHONE} from {user_id}")
     await harness.settle(timeout=30 * SCALE)
@@ -201,14 +203,16 @@ async def test_a_stranger_reaches_no_handler_with_any_command_or_button(
     alerts = [c for c in calls if c.params.get("text")]
     assert all(str(STRANGER) in str(c.params.get("text")) for c in alerts)
     assert len(answers) + len(alerts) == 1
-    assert await harness.core.users.get(STRANGER) is None
-    denied = await harness.core.audit.recent(limit=1000, action="denied")
+    assert await harness.core.store.users.get(STRANGER) is None
+    denied = await harness.core.store.audit.recent(limit=1000, action="denied")
     assert len(denied) == 1
-    stranger = await harness.core.strangers.get(STRANGER)
+    stranger = await harness.core.store.strangers.get(STRANGER)
     assert stranger is not None
     assert stranger.count == len(inputs) + len(callbacks) + 1
     # The admin's preview is untouched: the stranger's taps did nothing to it.
-    assert (await harness.core.previews.get(buttons(preview)[0].split(":")[2])).state == "open"  # type: ignore[union-attr]
+    assert (
+        await harness.core.store.previews.get(buttons(preview)[0].split(":")[2])
+    ).state == "open"  # type: ignore[union-attr]
 
 
 def _noise(rng: random.Random) -> str:
@@ -366,7 +370,7 @@ async def test_a_tap_too_old_to_answer_still_sends_once_and_replies(
     assert harness.requests("smsrent") == 1
     edited = harness.api.messages[(ADMIN, preview.message_id)]
     assert "#1" in plain(edited)
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.reply_message_id == preview.message_id
 
@@ -381,13 +385,13 @@ async def test_senders_without_an_answer_are_told_at_start(start_bot: HarnessFac
     await harness.settle()
     assert harness.bot_messages(ADMIN) == []
     # What on_startup does at the next start:
-    notifier = TelegramNotifier(harness.bot, harness.core.messages)
-    pending = await harness.core.messages.unreported(since=utcnow() - timedelta(days=2))
+    notifier = TelegramNotifier(harness.bot, harness.core.store.messages)
+    pending = await harness.core.store.messages.unreported(since=utcnow() - timedelta(days=2))
     assert [r.id for r in pending] == [1]
     assert await notifier.report_unreported(pending) == 1
     told = harness.bot_messages(ADMIN)
     assert len(told) == 1
     assert "did not reach you" in plain(told[0])
     assert "#1 sent via smsrent" in plain(told[0])
-    assert await harness.core.messages.unreported(since=utcnow() - timedelta(days=2)) == []
+    assert await harness.core.store.messages.unreported(since=utcnow() - timedelta(days=2)) == []
     assert harness.requests("smsrent") == 1

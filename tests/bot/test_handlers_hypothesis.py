@@ -75,11 +75,11 @@ async def feed(text: str, user_id: int, lang: str) -> tuple[list[str], int]:
         _env_file=None, database_path=":memory:", send_confirmation=True, admin_ids=[ADMIN]
     )
     async with open_core(cfg) as core:
-        await core.users.ensure_admin(ADMIN)
-        await core.users.upsert(USER, name="U", is_admin=False, added_by=ADMIN)
+        await core.store.users.ensure_admin(ADMIN)
+        await core.store.users.upsert(USER, name="U", is_admin=False, added_by=ADMIN)
         session = RecordingSession()
         bot = Bot("123456:TEST-token", session=session)
-        dp = create_dispatcher(core, DeliveryTracker(core.status, core.messages))
+        dp = create_dispatcher(core, DeliveryTracker(core.status, core.store.messages))
         user = User(id=user_id, is_bot=False, first_name="U", language_code=lang)
         message = Message(
             message_id=1,

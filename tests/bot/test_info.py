@@ -20,7 +20,7 @@ OTHER_PHONE = "79031234567"
 
 
 async def _allow_user(harness: BotHarness) -> None:
-    await harness.core.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
+    await harness.core.store.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
 
 
 # ---------------------------------------------------------------------------- /balance
@@ -86,7 +86,7 @@ async def test_balance_in_english(harness: BotHarness) -> None:
 async def test_status_by_number_gateway_id_and_reply(harness: BotHarness) -> None:
     sent = await harness.say(ADMIN, f"/send smska {PHONE} track me")
     await harness.settle()
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.gateway_id is not None
     gid = record.gateway_id
@@ -110,7 +110,7 @@ async def test_status_by_number_gateway_id_and_reply(harness: BotHarness) -> Non
 
     queries = [r for r in harness.gateways.requests_for("smska") if r.form.get("Action")]
     assert [(q.form["Action"], q.form["BatchId"]) for q in queries] == [("query", gid)] * 3
-    stored = await harness.core.messages.get(1)
+    stored = await harness.core.store.messages.get(1)
     assert stored is not None
     assert stored.state == "delivered"
 
@@ -139,7 +139,7 @@ async def test_user_cannot_see_someone_elses_message(harness: BotHarness) -> Non
     await _allow_user(harness)
     await harness.say(ADMIN, f"/send smska {PHONE} admin's secret")
     await harness.settle()
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.gateway_id is not None
     queries_before = harness.requests("smska")

@@ -33,7 +33,7 @@ async def test_a_result_the_database_refuses_is_told_as_sent_and_written_later(
 ) -> None:
     """Disk full after the gateway accepted: the sender reads that it went out (with the
     gateway's id) and that the record is behind, never "failed" or "internal error"."""
-    original = harness.core.messages.mark_sent
+    original = harness.core.store.messages.mark_sent
     failures = 2
 
     async def full_disk(*args: object, **kwargs: object) -> MessageRecord:
@@ -44,7 +44,7 @@ async def test_a_result_the_database_refuses_is_told_as_sent_and_written_later(
         record: MessageRecord = await original(*args, **kwargs)  # type: ignore[arg-type]
         return record
 
-    monkeypatch.setattr(harness.core.messages, "mark_sent", full_disk)
+    monkeypatch.setattr(harness.core.store.messages, "mark_sent", full_disk)
     reply = plain(await harness.say(ADMIN, f"/send smska {PHONE} disk is full"))
     assert reply.startswith("✅ #1 отправлено через smska"), reply
     assert "не удалось сохранить в базе данных (database or disk is full)" in reply
@@ -52,7 +52,7 @@ async def test_a_result_the_database_refuses_is_told_as_sent_and_written_later(
     (sent,) = harness.gateways.sent.values()
     assert sent.msg_id in reply
     assert await harness.core.sender.drain(10.0)
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert (record.state, record.gateway_id) == (MessageState.SENT, sent.msg_id)
     assert any("could not be written" in r.getMessage() for r in caplog.records)
@@ -68,7 +68,10 @@ async def test_a_state_stored_by_another_process_edits_the_answer_once(
     answer_bad = await harness.say(
         ADMIN, f"/send smska {PHONE} two", until=lambda m: "#2" in plain(m)
     )
-    first, second = (await harness.core.messages.get(1)), (await harness.core.messages.get(2))
+    first, second = (
+        (await harness.core.store.messages.get(1)),
+        (await harness.core.store.messages.get(2)),
+    )
     assert first is not None and second is not None
     assert first.gateway_id is not None and second.gateway_id is not None
     harness.gateways.set_status(first.gateway_id, 4, "DELIVRD")
@@ -112,7 +115,7 @@ async def test_a_database_refusing_every_write_is_said_plainly(
     async def full_disk(update_id: int) -> bool:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(harness.core.updates, "first_time", full_disk)
+    monkeypatch.setattr(harness.core.store.updates, "first_time", full_disk)
     reply = plain(await harness.say(ADMIN, f"/send {PHONE} disk is full"))
     assert reply.startswith("⚠️ Бот сейчас не может записать данные в свою базу"), reply
     assert "ничего не отправлено" in reply
@@ -125,7 +128,7 @@ async def test_a_database_refusing_every_write_is_said_plainly(
 async def _left_by_a_stop(path: Path, *recipients: str) -> int:
     """A job the bot recorded and then stopped before sending (rows ``queued``)."""
     async with open_core(load_settings(_env_file=None, database_path=path)) as core:
-        created = await core.messages.create_job(
+        created = await core.store.messages.create_job(
             NewJob(
                 source="telegram",
                 recipients=recipients,
@@ -177,6 +180,6 @@ async def test_after_a_stop_the_owner_may_drop_what_was_left(
     ]
     await harness.press(ADMIN, question, str(cancel), lang="en")
     await harness.api.wait_for_message(ADMIN, lambda m: "2 SMS cancelled" in plain(m))
-    rows = await harness.core.messages.of_job(job_id)
+    rows = await harness.core.store.messages.of_job(job_id)
     assert [(r.state, r.error_kind) for r in rows] == [(MessageState.FAILED, "Cancelled")] * 2
     assert harness.gateways.requests == []

@@ -239,7 +239,7 @@ def test_units_are_said_in_russian() -> None:
 async def test_a_whole_russian_session_has_no_english(start_bot: HarnessFactory) -> None:
     """Every reply a user and an admin get in a session touching every command."""
     harness = await start_bot(send_confirmation=True)
-    await harness.core.users.upsert(USER, name="Иван", is_admin=False, added_by=ADMIN)
+    await harness.core.store.users.upsert(USER, name="Иван", is_admin=False, added_by=ADMIN)
     # A send from the command line shows in the admin's /history.
     prepared = harness.core.sender.prepare(PHONE, "из скрипта", "smska")
     await harness.core.sender.send(prepared, Origin(source="cli"))

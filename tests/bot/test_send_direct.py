@@ -20,7 +20,7 @@ async def test_one_line_sends_at_once(harness: BotHarness) -> None:
     )
     assert harness.requests("smska") == 0
     await harness.settle()
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert (record.state, record.provider, record.gateway_id) == ("sent", "smsrent", "100001")
     assert (record.user_id, record.chat_id, record.reply_message_id) == (
@@ -75,7 +75,7 @@ async def test_invalid_phone_is_refused_clearly(harness: BotHarness) -> None:
     )
     await harness.settle()
     assert harness.requests("smsrent") == harness.requests("smska") == 0
-    assert await harness.core.messages.get(1) is None
+    assert await harness.core.store.messages.get(1) is None
 
 
 async def test_unknown_gateway_word_is_not_a_phone(harness: BotHarness) -> None:
@@ -155,7 +155,7 @@ async def test_cancel_stops_the_flow(harness: BotHarness) -> None:
 
     await harness.settle()
     assert harness.requests("smsrent") == harness.requests("smska") == 0
-    assert await harness.core.messages.get(1) is None
+    assert await harness.core.store.messages.get(1) is None
 
 
 # ------------------------------------------- numbers, gateways and bad characters
@@ -164,7 +164,7 @@ async def test_cancel_stops_the_flow(harness: BotHarness) -> None:
 async def _nothing_sent(harness: BotHarness) -> None:
     await harness.settle()
     assert harness.gateways.requests == []
-    assert await harness.core.messages.get(1) is None
+    assert await harness.core.store.messages.get(1) is None
 
 
 async def test_number_with_spaces_that_reads_two_ways_is_refused(harness: BotHarness) -> None:

@@ -52,7 +52,7 @@ async def test_smska_errors(harness: BotHarness, answer: str, reason: str) -> No
 
     assert text == f"❌ #1 не отправлено: {reason}\nНичего не ушло, деньги не списаны."
     assert_human(text)
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.state == MessageState.FAILED
     assert harness.gateways.sent == {}
@@ -80,7 +80,7 @@ async def test_smsrent_errors(harness: BotHarness, answer: str, reason: str) -> 
     assert text.startswith(f"❌ #1 не отправлено: {reason}")
     assert text.endswith("\nНичего не ушло, деньги не списаны.")
     assert_human(text)
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.state == MessageState.FAILED
 
@@ -103,7 +103,7 @@ async def test_outcome_unknown(
     assert "SMS могло уйти, а могло и нет." in text
     assert "может прийти дважды" in text
     assert_human(text)
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.state == MessageState.UNKNOWN
     # the bot does not try again on its own, nor on another gateway
@@ -127,7 +127,7 @@ async def test_refused_connection_means_not_sent(
         "Ничего не ушло, деньги не списаны."
     )
     await harness.settle()
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.state == MessageState.FAILED
     assert harness.gateways.requests == []
@@ -169,4 +169,4 @@ async def test_text_too_long_for_smsrent_is_refused(harness: BotHarness) -> None
     )
     await harness.settle()
     assert harness.requests("smsrent") == 0
-    assert await harness.core.messages.get(1) is None
+    assert await harness.core.store.messages.get(1) is None

@@ -38,7 +38,7 @@ async def test_preview_shows_number_gateway_parts_and_balance(
     assert len(buttons(preview)) == 2
     await harness.settle()
     assert harness.requests("smsrent") == harness.requests("smska") == 0
-    assert await harness.core.messages.get(1) is None
+    assert await harness.core.store.messages.get(1) is None
 
 
 async def test_send_button_sends_exactly_once(start_bot: HarnessFactory) -> None:
@@ -57,7 +57,7 @@ async def test_send_button_sends_exactly_once(start_bot: HarnessFactory) -> None
     assert harness.requests("smsrent") == 1
     assert harness.gateways.requests_for("smsrent")[0].form["msg"] == "Server is down"
     await harness.settle()
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert (record.state, record.reply_message_id) == ("sent", preview.message_id)
 
@@ -90,12 +90,12 @@ async def test_cancel_button_sends_nothing(start_bot: HarnessFactory) -> None:
     assert late.params["text"] == "Эта отправка отменена."
     await harness.settle()
     assert harness.requests("smsrent") == harness.requests("smska") == 0
-    assert await harness.core.messages.get(1) is None
+    assert await harness.core.store.messages.get(1) is None
 
 
 async def test_someone_elses_preview_cannot_be_pressed(start_bot: HarnessFactory) -> None:
     harness = await _confirming(start_bot)
-    await harness.core.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
+    await harness.core.store.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
     preview = await harness.say(ADMIN, f"/send {PHONE} mine")
     send, cancel = buttons(preview)
 
@@ -113,7 +113,7 @@ async def test_someone_elses_preview_cannot_be_pressed(start_bot: HarnessFactory
     await harness.press(ADMIN, preview, send)
     await harness.api.wait_for_message(ADMIN, lambda m: "#1 отправлено" in plain(m))
     assert harness.requests("smsrent") == 1
-    record = await harness.core.messages.get(1)
+    record = await harness.core.store.messages.get(1)
     assert record is not None
     assert record.user_id == ADMIN
 
@@ -136,7 +136,7 @@ async def test_expired_preview_never_sends(start_bot: HarnessFactory) -> None:
     assert "истекло" in again.params["text"]
     await harness.settle()
     assert harness.requests("smsrent") == harness.requests("smska") == 0
-    assert await harness.core.messages.get(1) is None
+    assert await harness.core.store.messages.get(1) is None
 
 
 async def test_preview_escapes_markup_and_the_gateway_gets_it_verbatim(
@@ -191,7 +191,7 @@ async def test_double_tap_while_sending_sends_once(start_bot: HarnessFactory) ->
     assert second.params["text"].startswith("Это сообщение уже обработано (#1, ")
     assert is_alert(second.params)
     assert harness.requests("smsrent") == 1
-    assert await harness.core.messages.get(2) is None
+    assert await harness.core.store.messages.get(2) is None
 
 
 async def test_status_as_reply_to_a_confirmed_send(start_bot: HarnessFactory) -> None:

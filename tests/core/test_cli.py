@@ -189,7 +189,7 @@ async def test_invalid_phone_exits_2_and_sends_nothing(
     # not even an intent was recorded
     settings = gateway_settings(fake_gateways, Path(gateway_env["DATABASE_PATH"]))
     async with open_core(settings) as core:
-        assert await core.messages.recent(user_id=None, limit=5) == []
+        assert await core.store.messages.recent(user_id=None, limit=5) == []
 
 
 #: Bytes that are not UTF-8, as Python hands them over in argv (surrogate escapes):
@@ -210,7 +210,7 @@ async def _refused_without_trace(
     assert fake.requests == []
     settings = gateway_settings(fake, Path(env["DATABASE_PATH"]))
     async with open_core(settings) as core:
-        assert await core.messages.recent(user_id=None, limit=5) == []
+        assert await core.store.messages.recent(user_id=None, limit=5) == []
 
 
 async def test_text_not_utf8_in_argv_or_stdin_is_refused(
@@ -369,7 +369,7 @@ async def test_status_of_smska_message(
     # the check was stored
     settings = gateway_settings(fake_gateways, Path(gateway_env["DATABASE_PATH"]))
     async with open_core(settings) as core:
-        record = await core.messages.get(message_id)
+        record = await core.store.messages.get(message_id)
     assert record is not None
     assert record.state is MessageState.DELIVERED
 
@@ -446,7 +446,7 @@ async def test_bad_key_is_refused(
     assert fake_gateways.requests == []
     settings = gateway_settings(fake_gateways, Path(gateway_env["DATABASE_PATH"]))
     async with open_core(settings) as core:
-        assert await core.messages.recent(user_id=None, limit=5) == []
+        assert await core.store.messages.recent(user_id=None, limit=5) == []
 
 
 async def test_a_key_of_200_characters_is_accepted(

@@ -79,7 +79,7 @@ async def test_command_line_masks_every_secret_in_a_gateway_answer(
     if command == "send":
         settings = gateway_settings(fake_gateways, tmp_path / "cli.sqlite3", bot_token=TOKEN)
         async with open_core(settings) as core:
-            record = await core.messages.get(1)
+            record = await core.store.messages.get(1)
         assert record is not None and record.error_text
         assert_no_secret(record.error_text, fake_gateways)
 

@@ -29,7 +29,7 @@ TG = Origin(source="telegram", user_id=7, chat_id=7, lang="en")
 
 
 async def open_preview(core: Core, token: str = "tok", ttl: float = 600) -> None:
-    await core.previews.create(
+    await core.store.previews.create(
         token=token,
         user_id=7,
         chat_id=7,
@@ -60,7 +60,7 @@ async def test_confirming_a_preview_records_the_send_and_uses_it_up_together(cor
     await open_preview(core)
     outcome = await confirm(core)
     assert outcome.state is MessageState.SENT
-    preview = await core.previews.get("tok")
+    preview = await core.store.previews.get("tok")
     assert preview is not None
     assert (preview.state, preview.message_id) == ("used", outcome.record.id)
 
@@ -71,21 +71,21 @@ async def test_a_refused_quota_leaves_the_preview_open_and_nothing_recorded(core
     await confirm(core, "a", quotas=((1, timedelta(minutes=1)),))
     with pytest.raises(LimitExceeded):
         await confirm(core, "b", quotas=((1, timedelta(minutes=1)),))
-    preview = await core.previews.get("b")
+    preview = await core.store.previews.get("b")
     assert preview is not None
     assert (preview.state, preview.message_id) == ("open", None)
-    assert len(await core.messages.recent(user_id=None, limit=10)) == 1
+    assert len(await core.store.messages.recent(user_id=None, limit=10)) == 1
 
 
 @pytest.mark.parametrize("state", ["cancelled", "expired"])
 async def test_a_preview_not_open_records_nothing(core: Core, state: str) -> None:
     await open_preview(core, ttl=600 if state == "cancelled" else 0)
     if state == "cancelled":
-        await core.previews.set_state("tok", PreviewState.CANCELLED)
+        await core.store.previews.set_state("tok", PreviewState.CANCELLED)
     with pytest.raises(PreviewNotOpen) as raised:
         await confirm(core)
     assert raised.value.state == state
-    assert await core.messages.recent(user_id=None, limit=10) == []
+    assert await core.store.messages.recent(user_id=None, limit=10) == []
 
 
 async def test_many_taps_at_once_record_one_send(core: Core, fake_gateways: FakeGateways) -> None:
@@ -98,7 +98,7 @@ async def test_many_taps_at_once_record_one_send(core: Core, fake_gateways: Fake
 
 async def left_queued(core: Core, *recipients: str) -> int:
     """What a bot killed before sending leaves: a job whose rows are all ``queued``."""
-    created = await core.messages.create_job(
+    created = await core.store.messages.create_job(
         NewJob(
             source="telegram",
             recipients=recipients or (RECIPIENT,),
@@ -179,7 +179,7 @@ class FullDisk:
         self, monkeypatch: pytest.MonkeyPatch, core: Core, method: str, times: int
     ) -> None:
         self.left = times
-        original = getattr(core.messages, method)
+        original = getattr(core.store.messages, method)
 
         async def failing(*args: object, **kwargs: object) -> MessageRecord:
             if self.left > 0:
@@ -188,7 +188,7 @@ class FullDisk:
             result: MessageRecord = await original(*args, **kwargs)
             return result
 
-        monkeypatch.setattr(core.messages, method, failing)
+        monkeypatch.setattr(core.store.messages, method, failing)
 
 
 async def test_a_result_the_database_refuses_is_still_told_and_written_later(
@@ -203,7 +203,7 @@ async def test_a_result_the_database_refuses_is_still_told_and_written_later(
     assert outcome.unrecorded == "database or disk is full"
     assert await core.sender.drain(10.0)
     assert disk.left == 0
-    stored = await core.messages.get(outcome.record.id)
+    stored = await core.store.messages.get(outcome.record.id)
     assert stored is not None
     assert (stored.state, stored.gateway_id) == (MessageState.SENT, outcome.record.gateway_id)
 
@@ -289,12 +289,12 @@ async def test_cli_status_of_a_send_whose_process_was_killed_says_unknown(
         "SMSKA_SENDER": "TestSender",
     }
     core = await make_core(default_provider="smska")
-    record, _ = await core.messages.create(
+    record, _ = await core.store.messages.create(
         NewMessage(
             source="cli", recipient=RECIPIENT, text="t", encoding="GSM-7", parts=1, provider="smska"
         )
     )
-    await core.messages.mark_sending(record.id, provider="smska")
+    await core.store.messages.mark_sending(record.id, provider="smska")
     # the process that made the request died long ago
     await core.db.conn.execute(
         "UPDATE messages SET sending_at = '2020-01-01T00:00:00.000000+00:00' WHERE id = ?",
@@ -303,7 +303,7 @@ async def test_cli_status_of_a_send_whose_process_was_killed_says_unknown(
     result = await run("status", str(record.id), env=env)
     assert result.code == 6, result
     assert "unknown" in result.err
-    stored = await core.messages.get(record.id)
+    stored = await core.store.messages.get(record.id)
     assert stored is not None
     assert (stored.state, stored.error_kind) == (MessageState.UNKNOWN, "Interrupted")
 
@@ -323,7 +323,7 @@ async def test_closing_the_core_stops_a_send_past_its_grace_and_keeps_its_row(
         await task
     fake_gateways.hold.set()
     async with open_core(settings) as again:
-        row = await again.messages.get(1)
+        row = await again.store.messages.get(1)
     assert row is not None and row.state is MessageState.SENDING
     assert len(fake_gateways.requests_for("smska")) == 1
 
@@ -355,7 +355,7 @@ async def test_a_reader_with_shorter_time_outs_waits_for_the_senders_deadline(
     await fake_gateways.wait_for_requests(1)
     # even a reader that would call anything older than now stale leaves it alone
     assert await cron.sender.recover_interrupted(bot_starting=False, stale_after=timedelta(0)) == []
-    (row,) = await cron.messages.in_state(MessageState.SENDING)
+    (row,) = await cron.store.messages.in_state(MessageState.SENDING)
     assert row.stale_at is not None and row.sending_at is not None
     assert row.stale_at - row.sending_at == bot.settings.stale_send_age
     fake_gateways.hold.set()

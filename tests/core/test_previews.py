@@ -19,9 +19,11 @@ ORIGIN = Origin(source="telegram", user_id=OWNER, lang="en")
 
 
 def service(core: Core, *, ttl: float = 600, per_minute: int = 0) -> PreviewService:
-    limiter = RateLimiter(core.messages, core.users, Limits(per_minute=per_minute, per_day=0))
+    limiter = RateLimiter(
+        core.store.messages, core.store.users, Limits(per_minute=per_minute, per_day=0)
+    )
     return PreviewService(
-        core.previews, core.sender, limiter, core.balance, ttl=timedelta(seconds=ttl)
+        core.store.previews, core.sender, limiter, core.balances, ttl=timedelta(seconds=ttl)
     )
 
 
@@ -33,12 +35,12 @@ async def opened(previews: PreviewService, core: Core, provider: str = "smska") 
 
 
 async def state_of(core: Core, token: str) -> PreviewState | None:
-    preview = await core.previews.get(token)
+    preview = await core.store.previews.get(token)
     return preview.state if preview else None
 
 
 async def sends(core: Core) -> int:
-    return len(await core.messages.recent(user_id=None, limit=100))
+    return len(await core.store.messages.recent(user_id=None, limit=100))
 
 
 async def test_confirming_starts_the_send_in_the_previews_chat(
@@ -127,7 +129,7 @@ async def test_a_used_up_limit_leaves_the_preview_open(core: Core) -> None:
 async def test_an_input_no_longer_valid_cancels_the_preview(core: Core) -> None:
     previews = service(core)
     # A preview stored for a gateway this installation no longer has (a setting changed).
-    await core.previews.create(
+    await core.store.previews.create(
         token="gone",
         user_id=OWNER,
         chat_id=CHAT,

@@ -22,10 +22,17 @@ from providers.errors import (
 )
 from providers.sms import InvalidInput
 from services.sending import Origin, SendOutcome
-from services.status import DeliveryTracker, InvalidReference, StatusService, TrackingPolicy
+from services.status import (
+    DeliveryTracker,
+    InvalidReference,
+    LookupKind,
+    ReplyTo,
+    StatusService,
+    TrackingPolicy,
+)
 from storage.db import utcnow
 from storage.messages import NewMessage
-from storage.models import MessageRecord, MessageState
+from storage.models import MessageRecord, MessageState, UserRecord
 from tests.core.conftest import RECIPIENT
 from tests.fakes.gateways import (
     SMSKA_INVALID_MSISDN,
@@ -72,7 +79,7 @@ async def send_answered(core: Core, provider: str) -> SendOutcome:
     prepared = core.sender.prepare(RECIPIENT, "Server is down", provider)
     origin = Origin(source="telegram", user_id=7, chat_id=CHAT)
     outcome = await core.sender.send(prepared, origin)
-    await core.messages.set_reply(outcome.record.id, CHAT, 1000, outcome.record.state)
+    await core.store.messages.set_reply(outcome.record.id, CHAT, 1000, outcome.record.state)
     return outcome
 
 
@@ -89,7 +96,7 @@ async def test_intent_is_recorded_before_the_gateway_call(
     fake_gateways.hold = asyncio.Event()
     task = asyncio.create_task(send(core, "smska"))
     await fake_gateways.wait_for_requests(1)
-    rows = await core.messages.in_state(MessageState.SENDING)
+    rows = await core.store.messages.in_state(MessageState.SENDING)
     assert len(rows) == 1
     assert rows[0].provider == "smska"
     assert rows[0].gateway_id is None
@@ -116,11 +123,11 @@ async def test_success_records_sent_with_gateway_id_and_balance(
     assert fake_gateways.sent[record.gateway_id].text == "Server is down"
     assert record.balance_after == balance
     assert bool(record.balance_unit) is unit_is_set
-    stored = await core.balances.get(provider)
+    stored = await core.store.balances.get(provider)
     assert stored is not None
     assert stored.amount == balance
     assert stored.message_id == record.id
-    assert await core.messages.get(record.id) == record
+    assert await core.store.messages.get(record.id) == record
     # only a gateway with a status request is tracked
     assert (record.next_check_at is not None) is (provider == "smska")
 
@@ -153,7 +160,7 @@ async def test_refusal_records_failed(
     assert outcome.record.error_kind == error.__name__
     assert outcome.record.gateway_id is None
     assert fake_gateways.sent == {}
-    assert await core.balances.get(provider) is None
+    assert await core.store.balances.get(provider) is None
 
 
 @pytest.mark.parametrize("provider", ["smsrent", "smska"])
@@ -164,7 +171,7 @@ async def test_read_timeout_is_unknown_and_not_retried(
     outcome = await send(core, provider)
     assert isinstance(outcome.error, OutcomeUnknown)
     assert outcome.state is MessageState.UNKNOWN
-    assert (await core.messages.get(outcome.record.id)) == outcome.record
+    assert (await core.store.messages.get(outcome.record.id)) == outcome.record
     await asyncio.sleep(0.2)  # a retry, if any, would have arrived by now
     assert len(fake_gateways.requests) == 1
 
@@ -202,7 +209,7 @@ async def test_invalid_input_is_refused_before_any_request(
     with pytest.raises(InvalidInput):
         core.sender.prepare(RECIPIENT, "hi", "twilio")
     assert fake_gateways.requests == []
-    assert await core.messages.recent(user_id=None, limit=10) == []
+    assert await core.store.messages.recent(user_id=None, limit=10) == []
 
 
 async def test_cancelled_caller_does_not_lose_the_result(
@@ -217,7 +224,7 @@ async def test_cancelled_caller_does_not_lose_the_result(
         await task
     fake_gateways.hold.set()
     assert await core.sender.drain(5.0)
-    (record,) = await core.messages.recent(user_id=None, limit=5)
+    (record,) = await core.store.messages.recent(user_id=None, limit=5)
     assert record.state is MessageState.SENT
     assert record.gateway_id in fake_gateways.sent
 
@@ -267,7 +274,7 @@ async def test_failover_after_a_safe_refusal(
     assert [a.provider for a in outcome.failed_attempts] == ["smsrent"]
     assert isinstance(outcome.failed_attempts[0].error, error)
     assert [r.gateway for r in fake_gateways.requests] == ["smsrent", "smska"]
-    events = await core.messages.events(outcome.record.id)
+    events = await core.store.messages.events(outcome.record.id)
     assert [(e.state, e.provider) for e in events] == [
         ("queued", "smsrent"),
         ("sending", "smsrent"),
@@ -372,16 +379,16 @@ async def test_recover_interrupted_only_touches_its_source(core: Core) -> None:
             provider="smska",
         )
 
-    tg_sending, _ = await core.messages.create(row("telegram"))
-    await core.messages.mark_sending(tg_sending.id, provider="smska")
-    tg_queued, _ = await core.messages.create(row("telegram"))
-    cli_sending, _ = await core.messages.create(row("cli"))
-    await core.messages.mark_sending(cli_sending.id, provider="smska")
-    cli_queued, _ = await core.messages.create(row("cli"))
+    tg_sending, _ = await core.store.messages.create(row("telegram"))
+    await core.store.messages.mark_sending(tg_sending.id, provider="smska")
+    tg_queued, _ = await core.store.messages.create(row("telegram"))
+    cli_sending, _ = await core.store.messages.create(row("cli"))
+    await core.store.messages.mark_sending(cli_sending.id, provider="smska")
+    cli_queued, _ = await core.store.messages.create(row("cli"))
     minute = timedelta(minutes=1)
 
     async def state(record: MessageRecord) -> tuple[MessageState, str | None]:
-        now = await core.messages.get(record.id)
+        now = await core.store.messages.get(record.id)
         assert now is not None
         return now.state, now.error_kind
 
@@ -410,7 +417,7 @@ async def test_the_bots_queued_rows_are_never_settled_from_outside(core: Core) -
     """A row of the bot waiting in its queue for a slot may wait long (a slow gateway,
     many sends): another process's reading (status, history) must not fail it, or the
     bot would then refuse to send something it told the sender it would."""
-    record, _ = await core.messages.create(
+    record, _ = await core.store.messages.create(
         NewMessage(
             source="telegram",
             recipient=RECIPIENT,
@@ -433,12 +440,14 @@ async def test_tracker_moves_smska_message_to_delivered(
     fake_gateways.delivery_after = 0.6
     outcome = await send_answered(core, "smska")
     notifier = RecordingNotifier()
-    tracker = DeliveryTracker(core.status, core.messages, notifier, clock=later(timedelta(hours=1)))
+    tracker = DeliveryTracker(
+        core.status, core.store.messages, notifier, clock=later(timedelta(hours=1))
+    )
     # due only after first_after (15 s by default): nothing now
-    assert await DeliveryTracker(core.status, core.messages, notifier).run_once() == 0
+    assert await DeliveryTracker(core.status, core.store.messages, notifier).run_once() == 0
 
     assert await tracker.run_once() == 1
-    accepted = await core.messages.get(outcome.record.id)
+    accepted = await core.store.messages.get(outcome.record.id)
     assert accepted is not None
     assert accepted.state is MessageState.SENT
     assert (accepted.status_code, accepted.status_name) == ("3", "ACCEPTD")
@@ -447,7 +456,7 @@ async def test_tracker_moves_smska_message_to_delivered(
 
     await asyncio.sleep(0.65)
     assert await tracker.run_once() == 1
-    delivered = await core.messages.get(outcome.record.id)
+    delivered = await core.store.messages.get(outcome.record.id)
     assert delivered is not None
     assert delivered.state is MessageState.DELIVERED
     assert delivered.next_check_at is None
@@ -465,9 +474,11 @@ async def test_rejected_is_final_and_stops_polling(core: Core, fake_gateways: Fa
     assert outcome.record.gateway_id is not None
     fake_gateways.set_status(outcome.record.gateway_id, 5, "REJECTD")
     notifier = RecordingNotifier()
-    tracker = DeliveryTracker(core.status, core.messages, notifier, clock=later(timedelta(hours=1)))
+    tracker = DeliveryTracker(
+        core.status, core.store.messages, notifier, clock=later(timedelta(hours=1))
+    )
     assert await tracker.run_once() == 1
-    record = await core.messages.get(outcome.record.id)
+    record = await core.store.messages.get(outcome.record.id)
     assert record is not None
     assert record.state is MessageState.REJECTED
     assert record.next_check_at is None
@@ -480,7 +491,7 @@ async def test_rejected_is_final_and_stops_polling(core: Core, fake_gateways: Fa
     check = await core.status.check(record)
     assert check.status is not None
     assert check.status.state is DeliveryState.DELIVERED
-    again = await core.messages.get(record.id)
+    again = await core.store.messages.get(record.id)
     assert again is not None
     assert again.state is MessageState.REJECTED
 
@@ -488,7 +499,7 @@ async def test_rejected_is_final_and_stops_polling(core: Core, fake_gateways: Fa
 async def test_smsrent_message_is_not_tracked(core: Core) -> None:
     outcome = await send(core, "smsrent")
     assert outcome.record.next_check_at is None
-    tracker = DeliveryTracker(core.status, core.messages, clock=later(timedelta(days=1)))
+    tracker = DeliveryTracker(core.status, core.store.messages, clock=later(timedelta(days=1)))
     assert await tracker.run_once() == 0
     check = await core.status.check(outcome.record)
     assert check.error is not None
@@ -500,10 +511,10 @@ async def test_tracker_reschedules_after_a_failed_check(
 ) -> None:
     fake_gateways.delivery_after = 3600
     outcome = await send(core, "smska")
-    tracker = DeliveryTracker(core.status, core.messages, clock=later(timedelta(hours=1)))
+    tracker = DeliveryTracker(core.status, core.store.messages, clock=later(timedelta(hours=1)))
     fake_gateways.queue_behaviour("smska", Behaviour.HTTP_500)
     assert await tracker.run_once() == 1
-    record = await core.messages.get(outcome.record.id)
+    record = await core.store.messages.get(outcome.record.id)
     assert record is not None
     assert record.state is MessageState.SENT
     assert record.next_check_at is not None
@@ -544,13 +555,13 @@ async def test_max_age_stops_tracking(core: Core, fake_gateways: FakeGateways) -
     outcome = await send(core, "smska")
     old = StatusService(
         core.gateways,
-        core.messages,
+        core.store.messages,
         policy=TrackingPolicy(max_age=timedelta(hours=48)),
         clock=later(timedelta(hours=49)),
     )
-    tracker = DeliveryTracker(old, core.messages, clock=later(timedelta(hours=49)))
+    tracker = DeliveryTracker(old, core.store.messages, clock=later(timedelta(hours=49)))
     assert await tracker.run_once() == 1
-    record = await core.messages.get(outcome.record.id)
+    record = await core.store.messages.get(outcome.record.id)
     assert record is not None
     assert record.state is MessageState.SENT
     assert record.next_check_at is None
@@ -562,9 +573,9 @@ async def test_max_age_from_settings(make_core: MakeCore, fake_gateways: FakeGat
     core = await make_core(default_provider="smska", status_max_age_hours=0.0001)  # 0.36 s
     outcome = await send(core)
     await asyncio.sleep(0.4)
-    tracker = DeliveryTracker(core.status, core.messages, clock=later(timedelta(hours=1)))
+    tracker = DeliveryTracker(core.status, core.store.messages, clock=later(timedelta(hours=1)))
     assert await tracker.run_once() == 1
-    record = await core.messages.get(outcome.record.id)
+    record = await core.store.messages.get(outcome.record.id)
     assert record is not None
     assert record.next_check_at is None
     assert await tracker.run_once() == 0
@@ -577,10 +588,97 @@ async def test_tracking_backs_off(core: Core, fake_gateways: FakeGateways) -> No
     now = utcnow()
     checks = []
     for _ in range(3):
-        record = await core.messages.get(outcome.record.id)
+        record = await core.store.messages.get(outcome.record.id)
         assert record is not None
         result = await core.status.check(record)
         assert result.record is not None
         assert result.record.next_check_at is not None
         checks.append(result.record.next_check_at - now)
     assert checks[0] < checks[1] < checks[2] <= policy.max_interval + timedelta(seconds=5)
+
+
+# ------------------------------------------------ one lookup for the bot and the command line
+
+
+def viewer(user_id: int, *, is_admin: bool = False) -> UserRecord:
+    return UserRecord(
+        user_id=user_id,
+        name=f"u{user_id}",
+        is_admin=is_admin,
+        added_by=None,
+        added_at=utcnow(),
+        per_minute=None,
+        per_day=None,
+    )
+
+
+async def test_lookup_finds_and_checks_by_number_gateway_id_and_reply(core: Core) -> None:
+    outcome = await core.sender.send(
+        core.sender.prepare(RECIPIENT, "hi", "smska"),
+        Origin(source="telegram", user_id=7, chat_id=70),
+    )
+    record = outcome.record
+    assert record.gateway_id is not None
+    await core.store.messages.set_reply(record.id, 70, 700, record.state)
+    for ref, reply in (
+        (f"#{record.id}", None),
+        (f" {record.gateway_id} ", None),
+        (None, ReplyTo(70, 700)),
+        ("", ReplyTo(70, 700)),
+    ):
+        found = await core.status.lookup(ref, reply=reply, viewer=viewer(7))
+        assert found.kind is LookupKind.FOUND, (ref, reply)
+        assert found.check is not None and found.check.record is not None
+        assert found.check.record.id == record.id
+        assert found.check.status is not None  # the gateway was asked
+    # A reference given wins over the reply; a reply to anything else is not found.
+    assert (await core.status.lookup("#99", reply=ReplyTo(70, 700))).kind is LookupKind.NOT_FOUND
+    assert (await core.status.lookup(reply=ReplyTo(70, 701))).kind is LookupKind.NOT_FOUND
+
+
+async def test_lookup_hides_other_users_sends_from_non_admins(core: Core) -> None:
+    outcome = await core.sender.send(
+        core.sender.prepare(RECIPIENT, "hi", "smska"),
+        Origin(source="telegram", user_id=7, chat_id=70),
+    )
+    ref = f"#{outcome.record.id}"
+    hidden = await core.status.lookup(ref, viewer=viewer(8))
+    assert hidden.kind is LookupKind.NOT_VISIBLE
+    assert hidden.check is None
+    assert (await core.status.lookup(ref, viewer=viewer(8, is_admin=True))).kind is LookupKind.FOUND
+    assert (await core.status.lookup(ref)).kind is LookupKind.FOUND  # the command line
+
+
+async def test_lookup_refuses_bad_references_and_gateways(core: Core) -> None:
+    await send(core, "smska")
+    for ref in (None, "", "   ", "a b", "x" * 65):
+        found = await core.status.lookup(ref)
+        assert found.kind is LookupKind.INVALID, ref
+        assert isinstance(found.error, InvalidReference)
+    bad_gateway = await core.status.lookup("#1", gateway="nosuch")
+    assert bad_gateway.kind is LookupKind.INVALID
+    assert isinstance(bad_gateway.error, InvalidInput)
+    # The reference is judged before the gateway.
+    both = await core.status.lookup("a b", gateway="nosuch")
+    assert isinstance(both.error, InvalidReference)
+
+
+async def test_lookup_filters_by_gateway_and_asks_it_about_unknown_ids(core: Core) -> None:
+    ska = await send(core, "smska")
+    assert ska.record.gateway_id is not None
+    assert (await core.status.lookup("#1", gateway="smska")).kind is LookupKind.FOUND
+    # Another gateway's send is not this gateway's: not found by number ...
+    assert (await core.status.lookup("#1", gateway="smsrent")).kind is LookupKind.NOT_FOUND
+    # ... and smsrent has no status request to ask about an id it might know.
+    rent = await core.status.lookup(ska.record.gateway_id, gateway="smsrent", ask_gateway=True)
+    assert rent.kind is LookupKind.NOT_FOUND
+    # Unknown ids are asked of the gateway only when the caller wants it (the command line).
+    assert (await core.status.lookup("notourid", gateway="smska")).kind is LookupKind.NOT_FOUND
+    asked = await core.status.lookup(" notourid ", gateway="smska", ask_gateway=True)
+    assert asked.kind is LookupKind.GATEWAY_ID
+    assert asked.check is not None and asked.check.record is None
+    assert asked.check.error is not None  # the fake gateway does not know it either
+    # A bot number is never taken for a gateway id.
+    assert (await core.status.lookup("#99", gateway="smska", ask_gateway=True)).kind is (
+        LookupKind.NOT_FOUND
+    )
