@@ -422,3 +422,21 @@ async def test_job_states_on_disk_while_it_runs(world: World, core: Core) -> Non
         assert history == ["queued", "sending", "sent"]
     assert_true_states(await core.messages.of_job(job_id), fake)
     assert await core.sender.waiting_jobs() == []
+
+
+async def test_two_resumes_at_once_send_each_queued_row_once(world: World, core: Core) -> None:
+    """The owner taps "send the rest" twice (two updates handled at once), or the bot
+    and another process resume the same job: each queued row still goes out once."""
+    runner = world.runner(numbers(4), concurrency=1, stop_at="mark_sending")
+    await runner.start()
+    job_id, _ = await runner.recorded()
+    assert (await runner.line("at"))[0] == "mark_sending"
+    await runner.kill()
+    await recover(core)
+
+    first, second = await asyncio.gather(
+        core.sender.resume(job_id, USER), core.sender.resume(job_id, USER)
+    )
+    await asyncio.gather(first.outcomes(), second.outcomes())
+    assert received(world.fake) == Counter({digits(n): 1 for n in numbers(4)})
+    assert_true_states(await rows_of(core, [job_id]), world.fake)
