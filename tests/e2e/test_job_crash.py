@@ -363,7 +363,9 @@ async def test_killed_as_the_gateway_answers_a_batch(world: World, core: Core) -
     await fake.wait_for_requests(2, timeout=PROCESS_TIMEOUT)
     fake.hold.set()
     fake.hold = asyncio.Event()  # the next requests are held again
+    deadline = asyncio.get_running_loop().time() + PROCESS_TIMEOUT
     while len(fake.sent) < 2:  # the answers are leaving the fake
+        assert asyncio.get_running_loop().time() < deadline, "the fake never answered"
         await asyncio.sleep(0)
     await runner.kill()
     fake.hold = None
