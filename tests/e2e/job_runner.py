@@ -57,7 +57,7 @@ async def run(args: argparse.Namespace) -> int:
     origin = Origin(source="telegram", user_id=args.user, chat_id=args.chat, lang="en")
     async with open_core(settings) as core:
         if args.stop_at != "none":
-            gate(core.messages, args.stop_at)
+            gate(core.store.messages, args.stop_at)
         size = -(-len(args.recipients) // args.jobs)
         groups = [args.recipients[i : i + size] for i in range(0, len(args.recipients), size)]
         jobs = []

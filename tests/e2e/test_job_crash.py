@@ -196,7 +196,7 @@ async def core(world: World) -> AsyncIterator[Core]:
 
 
 async def rows_of(core: Core, job_ids: Sequence[int]) -> list[MessageRecord]:
-    return [row for job_id in job_ids for row in await core.messages.of_job(job_id)]
+    return [row for job_id in job_ids for row in await core.store.messages.of_job(job_id)]
 
 
 def assert_true_states(rows: Sequence[MessageRecord], fake: FakeGateways) -> None:
@@ -225,7 +225,7 @@ async def recover(core: Core) -> list[MessageRecord]:
 
 async def resume_exactly(core: Core, fake: FakeGateways, job_id: int) -> None:
     """``resume`` sends the job's queued rows, each once; a second resume sends nothing."""
-    queued = [r for r in await core.messages.of_job(job_id) if r.state is MessageState.QUEUED]
+    queued = [r for r in await core.store.messages.of_job(job_id) if r.state is MessageState.QUEUED]
     before = len(sends(fake))
     started = await core.sender.resume(job_id, USER)
     assert [r.id for r in started.records] == [r.id for r in queued]
@@ -393,12 +393,12 @@ async def test_job_states_on_disk_while_it_runs(world: World, core: Core) -> Non
     runner = world.runner(numbers(4), concurrency=2)
     await runner.start()
     job_id, ids = await runner.recorded()
-    job = await core.messages.job(job_id)
+    job = await core.store.messages.job(job_id)
     assert job is not None
     assert (job.total, job.source, job.user_id, job.chat_id) == (4, "telegram", USER, USER)
 
     async def counts() -> Counter[MessageState]:
-        return Counter(r.state for r in await core.messages.of_job(job_id))
+        return Counter(r.state for r in await core.store.messages.of_job(job_id))
 
     await fake.wait_for_requests(2, timeout=PROCESS_TIMEOUT)
     assert await counts() == {MessageState.SENDING: 2, MessageState.QUEUED: 2}
@@ -407,7 +407,7 @@ async def test_job_states_on_disk_while_it_runs(world: World, core: Core) -> Non
     fake.hold = second_hold
     first_hold.set()
     await fake.wait_for_requests(4, timeout=PROCESS_TIMEOUT)
-    rows = await core.messages.of_job(job_id)
+    rows = await core.store.messages.of_job(job_id)
     assert [r.state for r in rows[2:]] == [MessageState.SENDING] * 2
     deadline = asyncio.get_running_loop().time() + PROCESS_TIMEOUT
     while await counts() != {MessageState.SENT: 2, MessageState.SENDING: 2}:
@@ -420,9 +420,9 @@ async def test_job_states_on_disk_while_it_runs(world: World, core: Core) -> Non
     assert await runner.finish() == 0
     assert await counts() == {MessageState.SENT: 4}
     for message_id in ids:
-        history = [e.state for e in await core.messages.events(message_id)]
+        history = [e.state for e in await core.store.messages.events(message_id)]
         assert history == ["queued", "sending", "sent"]
-    assert_true_states(await core.messages.of_job(job_id), fake)
+    assert_true_states(await core.store.messages.of_job(job_id), fake)
     assert await core.sender.waiting_jobs() == []
 
 
