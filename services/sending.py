@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -214,6 +215,8 @@ class SendService:
         # ... and an optional pace per gateway (requests per second), in the same queue
         self._pacers = {name: Pacer(rate) for name, rate in (rates or {}).items()}
         self._in_flight: set[asyncio.Task[object]] = set()
+        #: rows being sent by this process now (a second resume does not take them)
+        self._active: set[int] = set()
 
     def prepare(self, recipient: str, text: str, provider: str | None = None) -> PreparedSend:
         """Validate everything that can be checked before a request; raise ``InvalidInput``."""
@@ -399,12 +402,17 @@ class SendService:
     ) -> list[asyncio.Task[SendOutcome]]:
         tasks = []
         for record in records:
+            self._active.add(record.id)
             task = asyncio.create_task(
                 self._deliver(record, prepared.text, prepared.provider), name=f"send-{record.id}"
             )
+            task.add_done_callback(functools.partial(self._done_with, record.id))
             self._track(task)
             tasks.append(task)
         return tasks
+
+    def _done_with(self, message_id: int, _task: asyncio.Task[SendOutcome]) -> None:
+        self._active.discard(message_id)
 
     async def waiting_jobs(self) -> list[tuple[JobRecord, list[MessageRecord]]]:
         """Jobs of the bot with rows still ``queued`` (a stop came first): nothing of
@@ -423,7 +431,11 @@ class SendService:
         """Send what a job still has ``queued`` (the owner's choice after a stop).
         Raises ``JobNotYours``."""
         job = await self._owned(job_id, user_id)
-        rows = [r for r in await self._messages.of_job(job_id) if r.state == MessageState.QUEUED]
+        rows = [
+            r
+            for r in await self._messages.of_job(job_id)
+            if r.state == MessageState.QUEUED and r.id not in self._active
+        ]
         text = analyze_text(job.text)
         prepared = PreparedSend(recipient="", text=text, provider=job.gateway)
         return JobStarted(job, rows, self._dispatch(rows, prepared))
@@ -460,18 +472,21 @@ class SendService:
                 if name in self._pacers:
                     await self._pacers[name].wait()
                 try:
-                    marked = await self._messages.mark_sending(
-                        record.id, provider=name, stale_after=self._stale_after
+                    marked, claimed = await self._messages.mark_sending(
+                        record.id,
+                        provider=name,
+                        stale_after=self._stale_after,
+                        failover=bool(failed),
                     )
                 except STORAGE_ERRORS as exc:
                     log.error("send #%s: could not be marked sending: %s", record.id, exc)
                     error = RecordNotWritten(name, _storage_reason(exc))
                     return await self._settle(record, MessageState.FAILED, error, failed)
-                if marked.state != MessageState.SENDING:
-                    # Settled meanwhile by someone else (a stop seen from outside): its
-                    # request must not be made now.
+                if not claimed:
+                    # Claimed or settled by someone else meanwhile (a second resume, a
+                    # stop seen from outside): its request is theirs or must not be made.
                     log.warning("send #%s is %s already: not sending it", record.id, marked.state)
-                    return SendOutcome(marked, failed_attempts=tuple(failed))
+                    return SendOutcome(marked, failed_attempts=tuple(failed), duplicate=True)
                 record = marked
                 try:
                     result = await gateway.send(sms)

@@ -131,7 +131,7 @@ class _Change:
 class MessageRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._changes: GroupCommit[_Change, MessageRecord | None] = GroupCommit(
+        self._changes: GroupCommit[_Change, tuple[MessageRecord, bool] | None] = GroupCommit(
             db, self._apply_changes
         )
         self._creates: GroupCommit[NewJob, JobCreated | QuotaExceeded | PreviewNotOpen] = (
@@ -334,19 +334,36 @@ class MessageRepository:
         """Move a row to ``state`` with an event. With ``expect``, only a row in one of
         those states moves (another process may have settled it meanwhile); the row is
         returned as it is either way. Changes of many sends at once share one commit."""
-        record = await self._changes.submit(
+        record, _moved = await self._move(
+            message_id, state, event_provider, detail, expect, **fields
+        )
+        return record
+
+    async def _move(
+        self,
+        message_id: int,
+        state: MessageState,
+        event_provider: str | None,
+        detail: str | None,
+        expect: tuple[MessageState, ...],
+        /,
+        **fields: object,
+    ) -> tuple[MessageRecord, bool]:
+        """``_update``, also saying whether this very change moved the row (two callers
+        expecting the same state: only one moves it, even within one grouped commit)."""
+        applied = await self._changes.submit(
             _Change(message_id, state, event_provider, detail, expect, fields)
         )
-        if record is None:
+        if applied is None:
             raise KeyError(message_id)
-        return record
+        return applied
 
     @staticmethod
     async def _apply_changes(
         conn: aiosqlite.Connection, changes: list[_Change]
-    ) -> list[MessageRecord | None]:
+    ) -> list[tuple[MessageRecord, bool] | None]:
         now = to_db_time(utcnow())
-        records: list[MessageRecord | None] = []
+        records: list[tuple[MessageRecord, bool] | None] = []
         events: list[tuple[int, str, str, str | None, str | None]] = []
         for change in changes:
             assignments = "".join(f", {name} = ?" for name in change.fields)
@@ -365,7 +382,8 @@ class MessageRepository:
                 ),
             )
             row = next(iter(rows), None)
-            if row is None:  # not moved: another process settled it, or no such row
+            moved = row is not None
+            if row is None:  # not moved: someone else moved it first, or no such row
                 cursor = await conn.execute(
                     "SELECT * FROM messages WHERE id = ?", (change.message_id,)
                 )
@@ -377,7 +395,7 @@ class MessageRepository:
                 events.append(
                     (change.message_id, now, change.state, change.event_provider, change.detail)
                 )
-            records.append(MessageRecord.from_row(row))
+            records.append((MessageRecord.from_row(row), moved))
         if events:
             await conn.executemany(
                 "INSERT INTO message_events (message_id, at, state, provider, detail) "
@@ -414,20 +432,29 @@ class MessageRepository:
         )
 
     async def mark_sending(
-        self, message_id: int, *, provider: str, stale_after: timedelta | None = None
-    ) -> MessageRecord:
+        self,
+        message_id: int,
+        *,
+        provider: str,
+        stale_after: timedelta | None = None,
+        failover: bool = False,
+    ) -> tuple[MessageRecord, bool]:
         """Durably mark the row just before its request: from here its outcome may be
-        unknown. A row another process settled meanwhile is returned unchanged, and
-        then its request must not be made. ``stale_after``: longer than this request
-        can take, by the sending process's own deadline; any process reading the row
-        later calls it stale only after that, whatever its own settings say."""
+        unknown. Returns the row and whether this call claimed it: only a ``queued`` row
+        is claimed (a row already ``sending`` belongs to whoever claimed it; a settled
+        one to no one), or, with ``failover``, the caller's own ``sending`` row moving on
+        to the next gateway. Unclaimed: its request must not be made.
+
+        ``stale_after``: longer than this request can take, by the sending process's own
+        deadline; any process reading the row later calls it stale only after that,
+        whatever its own settings say."""
         now = utcnow()
-        return await self._update(
+        return await self._move(
             message_id,
             MessageState.SENDING,
             provider,
             None,
-            (MessageState.QUEUED, MessageState.SENDING),  # never a row settled meanwhile
+            (MessageState.SENDING,) if failover else (MessageState.QUEUED,),
             provider=provider,
             sending_at=to_db_time(now),
             stale_at=to_db_time(now + stale_after) if stale_after is not None else None,

@@ -15,7 +15,7 @@ from storage.audit import AuditLog
 from storage.balances import BalanceRepository
 from storage.db import Database, utcnow
 from storage.messages import MessageRepository, NewMessage
-from storage.models import MessageRecord, MessageState, PreviewState
+from storage.models import MessageState, PreviewState
 from storage.schema import MIGRATIONS
 from storage.strangers import StrangerRepository
 from storage.updates import PreviewRepository, ProcessedUpdates
@@ -140,9 +140,13 @@ async def test_message_round_trip(db: Database) -> None:
     record, _ = await messages.create(new_message("k", source="telegram", user_id=7))
     assert record.state is MessageState.QUEUED
     assert record.sending_at is None
-    sending = await messages.mark_sending(record.id, provider="smska")
+    sending, claimed = await messages.mark_sending(record.id, provider="smska")
+    assert claimed
     assert sending.state is MessageState.SENDING
     assert sending.sending_at is not None
+    # a second claim of the same row, or a claim of it as a failover, claims nothing
+    again, claimed_again = await messages.mark_sending(record.id, provider="smska")
+    assert (again.state, claimed_again) == (MessageState.SENDING, False)
     assert (record.source, record.user_id, record.recipient, record.parts) == (
         "telegram",
         7,
@@ -541,9 +545,9 @@ async def test_changes_of_many_sends_at_once_share_commits(db: Database) -> None
     ids = [(await messages.create(new_message()))[0].id for _ in range(20)]
     statements: list[str] = []
     await db.conn.set_trace_callback(statements.append)
-    records = await asyncio.gather(*(messages.mark_sending(i, provider="smska") for i in ids))
+    marked = await asyncio.gather(*(messages.mark_sending(i, provider="smska") for i in ids))
     await db.conn.set_trace_callback(lambda _statement: None)
-    assert [r.state for r in records] == [MessageState.SENDING] * 20
+    assert [(r.state, claimed) for r, claimed in marked] == [(MessageState.SENDING, True)] * 20
     commits = sum(s.strip().upper() == "COMMIT" for s in statements)
     assert 1 <= commits < 5, commits
     for i in ids:
@@ -578,4 +582,16 @@ async def test_a_missing_row_fails_only_its_own_change(db: Database) -> None:
         return_exceptions=True,
     )
     assert isinstance(results[0], KeyError)
-    assert isinstance(results[1], MessageRecord) and results[1].state is MessageState.SENDING
+    assert isinstance(results[1], tuple) and results[1][0].state is MessageState.SENDING
+
+
+async def test_two_claims_of_one_row_in_one_commit_claim_it_once(db: Database) -> None:
+    """Two senders claiming the same queued row at once (a double resume): even in one
+    grouped commit only one of them is told it claimed it."""
+    messages = MessageRepository(db)
+    record, _ = await messages.create(new_message())
+    results = await asyncio.gather(
+        *(messages.mark_sending(record.id, provider="smska") for _ in range(5))
+    )
+    assert sorted(claimed for _, claimed in results) == [False] * 4 + [True]
+    assert [e.state for e in await messages.events(record.id)] == ["queued", "sending"]
