@@ -26,7 +26,8 @@ from aiogram.methods.base import Response, TelegramType
 from handlers.render import recorded_outcome, status_suffix
 from handlers.sending import waiting_job_keyboard
 from handlers.texts import Html, Lang, as_lang, state_name, t
-from storage.messages import NOT_STARTED, MessageRepository
+from services.kinds import ErrorKind
+from storage.messages import MessageRepository
 from storage.models import JobRecord, MessageRecord
 
 log = logging.getLogger(__name__)
@@ -169,10 +170,8 @@ class TelegramNotifier:
         told = 0
         for record in records:
             lang = record_lang(record)
-            if record.error_kind == "Interrupted":
+            if record.error_kind == ErrorKind.INTERRUPTED:
                 text = t(lang, "recovered_unknown", id=record.id, phone=record.recipient)
-            elif record.error_kind == NOT_STARTED:
-                text = t(lang, "recovered_not_sent", id=record.id, phone=record.recipient)
             else:
                 text = t(lang, "late_answer") + recorded_outcome(record, lang)
             if await self._tell(record, text):

@@ -167,10 +167,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Это сообщение уже отправлено (#{id}). Повторно не отправляю.",
         "en": "This message was already sent (#{id}). Not sending it again.",
     },
-    "preview_in_progress": {
-        "ru": "Уже отправляется. Повторно не отправляю.",
-        "en": "Already being sent. Not sending it again.",
-    },
     "preview_cancelled": {"ru": "Эта отправка отменена.", "en": "This send was cancelled."},
     "preview_expired": {
         "ru": "Время подтверждения истекло. Наберите /send заново.",
@@ -320,12 +316,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "not_started": {
         "ru": "бот остановился до отправки — ничего не ушло",
         "en": "the bot stopped before sending it — nothing went out",
-    },
-    "recovered_not_sent": {
-        "ru": "❌ Бот перезапускался до отправки #{id} на <code>+{phone}</code>: SMS не ушло. "
-        "Если оно ещё нужно, отправьте его заново.",
-        "en": "❌ The bot restarted before sending #{id} to <code>+{phone}</code>: the SMS did not go out. "
-        "If it is still needed, send it again.",
     },
     "record_not_written": {
         "ru": "запись об отправке не удалось сохранить в базе данных ({reason}), поэтому я не стал отправлять",
