@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.telegram import TelegramNotifier, build_bot
 from handlers.middlewares import InFlightMiddleware
 from handlers.texts import LANGS, Lang, command_menu, menu_language_code
+from services.domain import load_country_names
 from services.status import DeliveryTracker
 from storage.db import DatabaseUnavailable, utcnow
 
@@ -177,6 +178,9 @@ def register_lifecycle(
             log.warning(
                 "%d sender(s) had no answer about a send; %d told now", len(unreported), told
             )
+        if settings.allowed_countries:
+            # the first refused country then reads its name without a wait
+            tasks.append(asyncio.create_task(asyncio.to_thread(load_country_names)))
         waiting = await core.sender.waiting_jobs()
         if waiting:
             asked = await notifier.ask_about_waiting(waiting)

@@ -219,6 +219,15 @@ def country_name(
     return region
 
 
+def load_country_names() -> None:
+    """Load the table of country names now (a quarter of a second, more without
+    bytecode), so that the first refused country is answered without that wait: the bot
+    calls it in a thread at start when ``ALLOWED_COUNTRIES`` is set."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    assert LOCALE_DATA
+
+
 def is_region_code(code: str) -> bool:
     return code in phonenumbers.SUPPORTED_REGIONS
 

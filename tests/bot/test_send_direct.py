@@ -210,7 +210,8 @@ async def test_allowed_countries_apply_to_every_way_of_sending(
         "Казахстан, Россия (настройка ALLOWED_COUNTRIES).\nНичего не отправлено."
     )
 
-    one_line = await harness.say(ADMIN, "/send +49 30 901820 hi")
+    # the first refusal may wait for the country names to load (seconds without bytecode)
+    one_line = await harness.say(ADMIN, "/send +49 30 901820 hi", timeout=30)
     no_text = await harness.say(ADMIN, "/send +49 30 901820")
     await harness.say(ADMIN, "/send")
     guided = await harness.say(ADMIN, "+49 30 901820")
@@ -229,7 +230,7 @@ async def test_allowed_countries_apply_to_every_way_of_sending(
 async def test_allowed_countries_apply_to_the_preview_too(start_bot: HarnessFactory) -> None:
     harness = await start_bot(send_confirmation=True, allowed_countries=["RU"])
 
-    reply = await harness.say(ADMIN, "/send 4930901820 hi")
+    reply = await harness.say(ADMIN, "/send 4930901820 hi", timeout=30)
 
     assert "«Германия»" in plain(reply)
     assert buttons(reply) == []
