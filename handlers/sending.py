@@ -263,6 +263,11 @@ def create_send_router() -> Router:
         except JobNotYours:
             await safe_answer(query, t(lang, "job_not_yours"), show_alert=True)
             return
+        except InvalidInput as exc:  # its gateway is no longer configured here
+            await safe_answer(query, t(lang, "job_gateway_gone"), show_alert=True)
+            if isinstance(query.message, Message):
+                await safe_edit(query.message, input_error(exc, lang), query.message.reply_markup)
+            return
         target = query.message if isinstance(query.message, Message) else None
         if not started.records:
             await safe_answer(query, t(lang, "job_nothing_left"), show_alert=True)

@@ -349,6 +349,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Эту кнопку может нажать только тот, кто отправлял.",
         "en": "Only the person who sent it can press its buttons.",
     },
+    "job_gateway_gone": {
+        "ru": "Ничего не отправлено: шлюз этой отправки здесь больше не настроен. Её можно отменить.",
+        "en": "Nothing was sent: the gateway of this send is no longer configured here. You may cancel it.",
+    },
     "job_summary": {
         "ru": "Готово: отправлено {sent}, не отправлено {failed}, неизвестно {unknown}.",
         "en": "Done: sent {sent}, not sent {failed}, unknown {unknown}.",

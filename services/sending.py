@@ -429,8 +429,10 @@ class SendService:
 
     async def resume(self, job_id: int, user_id: int) -> JobStarted:
         """Send what a job still has ``queued`` (the owner's choice after a stop).
-        Raises ``JobNotYours``."""
+        Raises ``JobNotYours``, or ``UnknownProvider`` when its gateway is no longer
+        configured here (nothing is sent; the owner may cancel it)."""
         job = await self._owned(job_id, user_id)
+        self.gateways.get(job.gateway)  # UnknownProvider if no longer configured here
         rows = [
             r
             for r in await self._messages.of_job(job_id)

@@ -16,6 +16,7 @@ import pytest
 
 from bot.core import Core, open_core
 from providers.errors import OutcomeUnknown
+from services.domain import InvalidInput
 from services.limits import LimitExceeded
 from services.sending import JobNotYours, Origin, PreviewClaim, PreviewNotOpen, SendOutcome
 from storage.messages import NewJob, NewMessage
@@ -360,3 +361,28 @@ async def test_a_reader_with_shorter_time_outs_waits_for_the_senders_deadline(
     assert row.stale_at - row.sending_at == bot.settings.stale_send_age
     fake_gateways.hold.set()
     assert (await task).state is MessageState.SENT
+
+
+async def test_a_job_whose_gateway_is_gone_is_not_resumed(
+    make_core: MakeCore, fake_gateways: FakeGateways
+) -> None:
+    """The configuration changed while the bot was down: resuming says so and sends
+    nothing; cancelling still works."""
+    core = await make_core(default_provider="smska")
+    created = await core.store.messages.create_job(
+        NewJob(
+            source="telegram",
+            recipients=(RECIPIENT,),
+            text="hi",
+            encoding="GSM-7",
+            parts=1,
+            provider="twilio",
+            user_id=7,
+            chat_id=7,
+        )
+    )
+    with pytest.raises(InvalidInput):
+        await core.sender.resume(created.job.id, user_id=7)
+    assert fake_gateways.requests == []
+    (cancelled,) = await core.sender.cancel(created.job.id, user_id=7)
+    assert cancelled.state is MessageState.FAILED
