@@ -5,8 +5,9 @@ record the result.
 The order is the guarantee. The intent is committed (``queued``, together with the
 quota check and the preview it uses up) before anything else; the row is marked
 ``sending`` on disk before its request leaves. A stop while ``queued`` therefore
-means nothing was sent (``failed``, told at the next start); a stop while
-``sending`` means it may have been (``unknown``, never retried). A result that
+means nothing was sent (its owner chooses at the next start: ``resume`` or
+``cancel``); a stop while ``sending`` means it may have been (``unknown``, never
+retried). A result that
 cannot be written is kept trying in the background, and the caller is told what
 the gateway said all the same.
 """
@@ -310,12 +311,13 @@ class SendService:
         self, *, bot_starting: bool, stale_after: timedelta | None = None
     ) -> list[MessageRecord]:
         """Settle rows a stopped process left behind, and return them so that their
-        senders can be told: ``sending`` becomes ``unknown`` (never retried),
-        ``queued`` becomes ``failed`` (nothing was sent).
+        senders can be told: ``sending`` becomes ``unknown`` (never retried); a
+        command-line row left ``queued`` becomes ``failed`` (nothing was sent). The
+        bot's ``queued`` rows wait for their owner (``waiting_jobs``).
 
-        A row is left behind when it is older than ``stale_after`` (longer than any
-        request may take, counted from its request), or, when the bot starts, when
-        it is the bot's own. The same rule applies wherever a row is read."""
+        A ``sending`` row is left behind once past the stale time its sender wrote on
+        it (or, without one, older than ``stale_after``), or, when the bot starts,
+        when it is the bot's own. The same rule applies wherever a row is read."""
         age = self._stale_after if stale_after is None else stale_after
         settled = await self._messages.settle_interrupted(
             older_than=self._clock() - age, bot_starting=bot_starting

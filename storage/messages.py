@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -78,21 +78,9 @@ class NewJob:
 
     @classmethod
     def of(cls, new: NewMessage) -> NewJob:
-        return cls(
-            source=new.source,
-            recipients=(new.recipient,),
-            text=new.text,
-            encoding=new.encoding,
-            parts=new.parts,
-            provider=new.provider,
-            user_id=new.user_id,
-            user_name=new.user_name,
-            chat_id=new.chat_id,
-            idempotency_key=new.idempotency_key,
-            lang=new.lang,
-            quotas=new.quotas,
-            preview=new.preview,
-        )
+        """The job of one that ``new`` stands for (every other field is the same)."""
+        shared = {f.name: getattr(new, f.name) for f in fields(new) if f.name != "recipient"}
+        return cls(recipients=(new.recipient,), **shared)
 
 
 @dataclass(frozen=True, slots=True)
