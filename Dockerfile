@@ -17,6 +17,7 @@ RUN uv sync --locked --no-dev --no-install-project
 
 COPY bot ./bot
 COPY handlers ./handlers
+COPY api ./api
 COPY services ./services
 COPY storage ./storage
 COPY providers ./providers

@@ -27,6 +27,7 @@ from bot.factory import create_dispatcher
 from bot.logging_setup import configure_logging, install_redacting_hooks, redact_loop_errors
 from bot.settings import Settings
 from bot.telegram import TelegramNotifier, build_bot
+from bot.web import create_web_app, run_web
 from handlers.middlewares import InFlightMiddleware
 from handlers.texts import LANGS, Lang, command_menu, menu_language_code
 from services.domain import load_country_names
@@ -98,9 +99,14 @@ async def serve(settings: Settings, bot: Bot) -> None:
             tracker = DeliveryTracker(core.status, core.store.messages, notifier)
             dp = create_dispatcher(core, tracker)
             register_lifecycle(dp, core, bot, tracker, notifier)
-            if await wait_for_telegram(bot) is None:
-                return  # SIGTERM/SIGINT while Telegram was unreachable
-            await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+            async with contextlib.AsyncExitStack() as web:
+                if settings.http_port is not None:
+                    # Serves before and regardless of Telegram: monitoring needs it most
+                    # when Telegram is out of reach.
+                    await web.enter_async_context(run_web(create_web_app(core), settings))
+                if await wait_for_telegram(bot) is None:
+                    return  # SIGTERM/SIGINT while Telegram was unreachable
+                await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     finally:
         # Also when start fails (a refused token): no "Unclosed client session".
         await bot.session.close()

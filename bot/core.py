@@ -26,6 +26,7 @@ from services.balance import BalanceService
 from services.gateways import Gateways
 from services.limits import Limits, RateLimiter
 from services.previews import PreviewService
+from services.recipients import RecipientResolver
 from services.sending import SendService
 from services.status import StatusService, TrackingPolicy
 from services.users import UserAdmin
@@ -63,6 +64,7 @@ class Core:
     users: UserAdmin
     limits: RateLimiter
     previews: PreviewService
+    recipients: RecipientResolver
     store: Repositories
 
 
@@ -168,6 +170,7 @@ async def open_core(
                 balance_service,
                 ttl=timedelta(seconds=settings.preview_ttl_seconds),
             ),
+            recipients=RecipientResolver(sender.recipient, max_recipients=settings.max_recipients),
             store=store,
         )
     finally:

@@ -260,6 +260,13 @@ class Settings(BaseSettings):
     status_poll_max_seconds: float = Field(default=600.0, gt=0)
     status_max_age_hours: float = Field(default=48.0, gt=0)
 
+    # many recipients: the most one send (a list, a group, a file) may have
+    max_recipients: int = Field(default=10_000, ge=1, le=100_000)
+
+    # the HTTP server (API, health, metrics, webhook): off unless HTTP_PORT is set
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=1, le=65535)
+
     # storage and logs
     database_path: Path = Path("data/smsbot.sqlite3")
     log_level: LogLevel = "INFO"

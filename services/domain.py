@@ -48,6 +48,7 @@ __all__ = [
     "country_name",
     "is_region_code",
     "normalize_phone",
+    "preview_text",
     "printable_text",
     "read_phone",
     "validate_sender",

@@ -150,4 +150,44 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE messages ADD COLUMN stale_at TEXT
     """,
+    # 6: the team's address book (contacts and their groups); a recipient's contact name
+    # on its row (for reports); a bulk job's Stop and its progress message; a preview of
+    # several recipients; API tokens (only a hash of each is kept)
+    """
+    CREATE TABLE contacts (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT NOT NULL,
+        name_key    TEXT NOT NULL UNIQUE,
+        phone       TEXT NOT NULL,
+        added_by    INTEGER,
+        added_at    TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE contact_groups (
+        contact_id  INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+        group_key   TEXT NOT NULL,
+        group_name  TEXT NOT NULL,
+        PRIMARY KEY (contact_id, group_key)
+    );
+    CREATE INDEX contact_groups_group ON contact_groups (group_key);
+    ALTER TABLE messages ADD COLUMN recipient_name TEXT;
+    ALTER TABLE jobs ADD COLUMN stopped_at TEXT;
+    ALTER TABLE jobs ADD COLUMN progress_chat_id INTEGER;
+    ALTER TABLE jobs ADD COLUMN progress_message_id INTEGER;
+    ALTER TABLE previews ADD COLUMN recipients TEXT;
+    CREATE TABLE api_tokens (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        name          TEXT NOT NULL,
+        name_key      TEXT NOT NULL UNIQUE,
+        token_hash    TEXT NOT NULL UNIQUE,
+        scopes        TEXT NOT NULL,
+        created_by    INTEGER,
+        created_at    TEXT NOT NULL,
+        revoked_at    TEXT,
+        last_used_at  TEXT,
+        per_minute    INTEGER,
+        per_day       INTEGER
+    );
+    ALTER TABLE jobs ADD COLUMN api_token_id INTEGER REFERENCES api_tokens (id)
+    """,
 ]
