@@ -352,6 +352,7 @@ class SendService:
         idempotency_key: str | None = None,
         quotas: tuple[tuple[int, timedelta], ...] = (),
         preview: PreviewClaim | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> JobStarted:
         """A send job: ``prepared``'s text and gateway to every recipient (checked and
         made unique here), recorded in one transaction, then sent with the gateway's
@@ -360,7 +361,9 @@ class SendService:
         if not numbers:
             raise InvalidInput("There is no recipient.")
         task = asyncio.create_task(
-            self._start_job(tuple(numbers), prepared, origin, idempotency_key, quotas, preview)
+            self._start_job(
+                tuple(numbers), prepared, origin, idempotency_key, quotas, preview, names
+            )
         )
         self._track(task)
         return await asyncio.shield(task)
@@ -373,6 +376,7 @@ class SendService:
         idempotency_key: str | None,
         quotas: tuple[tuple[int, timedelta], ...],
         preview: PreviewClaim | None,
+        names: Mapping[str, str] | None = None,
     ) -> JobStarted:
         try:
             created = await self._messages.create_job(
@@ -390,6 +394,7 @@ class SendService:
                     lang=origin.lang,
                     quotas=quotas,
                     preview=preview,
+                    names=dict(names or {}),
                 )
             )
         except QuotaExceeded as exc:

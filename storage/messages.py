@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -75,6 +76,8 @@ class NewJob:
     lang: str | None = None
     quotas: tuple[tuple[int, timedelta], ...] = ()
     preview: PreviewClaim | None = None
+    #: number -> the contact's name, for the recipients that came from the address book
+    names: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, new: NewMessage) -> NewJob:
@@ -230,13 +233,14 @@ class MessageRepository:
                 job.id,
                 # a job of one keeps its key on its row too, as sends did before jobs
                 new.idempotency_key if len(new.recipients) == 1 else None,
+                new.names.get(recipient),
             )
             for recipient in new.recipients
         ]
         insert = """INSERT INTO messages (created_at, updated_at, source, user_id, user_name,
                    chat_id, recipient, text, encoding, parts, provider, state, lang, job_id,
-                   idempotency_key)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+                   idempotency_key, recipient_name)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
         if len(values) == 1:  # the common case: one hop to the database thread
             rows = await conn.execute_fetchall(insert + " RETURNING *", values[0])
         else:

@@ -75,6 +75,8 @@ class MessageRecord:
     job_id: int | None = None
     #: while ``sending``: after this the row is stale (its sending process's deadline)
     stale_at: datetime | None = None
+    #: the contact's name when the number came from the address book
+    recipient_name: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> MessageRecord:
@@ -117,6 +119,7 @@ class MessageRecord:
             failure_told=bool(row["failure_told"]),
             job_id=row["job_id"],
             stale_at=from_db_time(row["stale_at"]),
+            recipient_name=row["recipient_name"],
         )
 
 
