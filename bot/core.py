@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ from providers.sandbox import START_BALANCE as SANDBOX_START_BALANCE
 from providers.sandbox import SandboxProvider
 from providers.smska import SmskaProvider
 from providers.smsrent import SmsrentProvider
+from services.alerts import AlertService, AlertTemplate
 from services.balance import BalanceService
 from services.gateways import Gateways
 from services.limits import Limits, RateLimiter
@@ -66,6 +67,12 @@ class Core:
     previews: PreviewService
     recipients: RecipientResolver
     store: Repositories
+    #: SMS from Alertmanager's webhook, through ``sender`` to what ``recipients`` resolves
+    alerts: AlertService = field(init=False)
+
+    def __post_init__(self) -> None:
+        template = AlertTemplate(self.settings.alert_template, self.settings.alert_max_parts)
+        self.alerts = AlertService(self.sender, self.recipients, template)
 
 
 def build_gateways(

@@ -34,6 +34,12 @@ from pydantic_settings import (
 from providers import smska, smsrent
 from providers.smska import SmskaConfig
 from providers.smsrent import SmsrentConfig, SmsrentEncoding
+from services.alerts import (
+    DEFAULT_ALERT_MAX_PARTS,
+    DEFAULT_ALERT_TEMPLATE,
+    InvalidTemplate,
+    check_template,
+)
 from services.domain import InvalidSenderName, is_region_code, validate_sender
 
 ProviderName = Literal["smsrent", "smska", "sandbox"]
@@ -267,6 +273,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=1, le=65535)
 
+    # SMS from Alertmanager's webhook (services.alerts): the text's template (str.format
+    # with the fields of services.alerts.TEMPLATE_FIELDS) and its most SMS parts
+    alert_template: str = DEFAULT_ALERT_TEMPLATE
+    alert_max_parts: int = Field(default=DEFAULT_ALERT_MAX_PARTS, ge=1, le=10)
+
     # storage and logs
     database_path: Path = Path("data/smsbot.sqlite3")
     log_level: LogLevel = "INFO"
@@ -381,6 +392,14 @@ class Settings(BaseSettings):
                 return None if info.field_name != "log_level" else value
             return value.upper() if info.field_name == "log_level" else value.lower()
         return value
+
+    @field_validator("alert_template", mode="after")
+    @classmethod
+    def _alert_template(cls, value: str) -> str:
+        try:
+            return check_template(value)
+        except InvalidTemplate as exc:
+            raise ValueError(f"the template {exc}") from None
 
     @field_validator("bot_token", "telegram_api_url", mode="before")
     @classmethod

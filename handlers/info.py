@@ -9,7 +9,7 @@ from aiogram.types import Message
 from handlers.common import answer_lines
 from handlers.parsing import parse_int
 from handlers.render import error_reason, fmt_time, status_text
-from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t
+from handlers.texts import TEXTS, Html, Lang, amount_with_unit, esc, state_name, t
 from services.balance import BalanceService
 from services.records import UserRecord
 from services.status import DeliveryTracker, LookupKind, ReplyTo, StatusService
@@ -19,8 +19,9 @@ HISTORY_MAX = 50
 
 
 def source_name(lang: Lang, source: str) -> str:
-    """Who sent a message that has no Telegram user: the command line."""
-    return t(lang, "source_cli") if source == "cli" else source
+    """Who sent a message that has no Telegram user: the command line, an alert."""
+    key = f"source_{source}"
+    return t(lang, key) if key in TEXTS else source
 
 
 def create_info_router() -> Router:

@@ -541,6 +541,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "menu_history": {"ru": "Последние отправки", "en": "Last sends"},
     "menu_help": {"ru": "Что умеет бот", "en": "What the bot does"},
     "menu_cancel": {"ru": "Прервать ввод", "en": "Stop what you were typing"},
+    # --- alerts (SMS from Alertmanager's webhook) ---
+    "source_alertmanager": {"ru": "оповещение мониторинга", "en": "Alertmanager alert"},
 }
 
 #: Units a gateway reports its balance in, as the bot says them: Russian has three
