@@ -502,3 +502,14 @@ def test_history_names_the_alert_source() -> None:
     assert source_name("ru", ALERT_SOURCE) == "оповещение мониторинга"
     assert source_name("en", ALERT_SOURCE) == "Alertmanager alert"
     assert source_name("en", "cli") == "command line"
+
+
+async def test_characters_the_gateway_cannot_carry_become_question_marks(
+    make_core: MakeCore, fake_gateways: FakeGateways
+) -> None:
+    """smsrent in WINDOWS-1251 has no emoji: the alert still goes, with "?" for it."""
+    core = await make_core(default_provider="smsrent", smsrent_encoding="WINDOWS-1251")
+    result = await notify(core, _with_summary("Диск заполнен 🔥 на db1"))
+
+    assert result.text == "[FIRING:2] DiskFull: Диск заполнен ? на db1 (+1 more)"
+    assert sent(fake_gateways) == [(ONE, result.text)]

@@ -92,6 +92,8 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("MAX_RECIPIENTS", "500", "max_recipients", 500),
     ("HTTP_HOST", "::1", "http_host", "::1"),
     ("HTTP_PORT", "8080", "http_port", 8080),
+    ("ALERT_TEMPLATE", "{status}: {summary}", "alert_template", "{status}: {summary}"),
+    ("ALERT_MAX_PARTS", "3", "alert_max_parts", 3),
 ]
 
 
