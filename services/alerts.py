@@ -86,6 +86,7 @@ _SAMPLE_FIELDS: dict[str, object] = {
 
 # Control characters (C0, DEL, C1) and the invisible format characters that can
 # reorder or hide text (bidi overrides, zero-width); blanks collapse to one space.
+_BIG_NUMBER = re.compile(r"\d{4,}")
 _FORMAT_CHARS = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
@@ -239,15 +240,19 @@ def check_template(template: str) -> str:
     except ValueError as exc:
         raise InvalidTemplate(f"is not a valid format ({exc}); write {{{{ for a brace") from None
     known = ", ".join(TEMPLATE_FIELDS)
-    for _literal, name, _spec, _conversion in parsed:
+    for _literal, name, spec, _conversion in parsed:
         if name is None:
             continue
         if name not in TEMPLATE_FIELDS:
             shown = printable_text(name)[:30] or "{}"
             raise InvalidTemplate(f"has an unknown field “{shown}” (known: {known})")
+        if spec and ("{" in spec or _BIG_NUMBER.search(spec)):
+            # a field inside a format spec, or a width of millions: not for an SMS
+            shown = printable_text(spec)[:30]
+            raise InvalidTemplate(f"has a format “{shown}” for {name} that is not supported")
     try:
         rendered = template.format(**_SAMPLE_FIELDS)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise InvalidTemplate(f"cannot be filled in ({exc})") from None
     if not rendered.strip():
         raise InvalidTemplate("gives an empty text")
@@ -317,9 +322,11 @@ class AlertTemplate:
         rest of the text stays whole), then, if that is not enough, the text's end."""
         fields = template_fields(notification)
 
-        def build(values: Mapping[str, object]) -> str:
-            text = self._fill(values)
+        def carry(text: str) -> str:
             return text if accepts is None else _carried(text, accepts)
+
+        def build(values: Mapping[str, object]) -> str:
+            return carry(self._fill(values))
 
         def fits(candidate: str) -> bool:
             try:
@@ -335,16 +342,19 @@ class AlertTemplate:
             gsm = _encoding(text) == "GSM-7"
             mark = GSM_ELLIPSIS if gsm else ELLIPSIS
             summary = str(fields["summary"])
-            if summary:
+            if summary:  # cut the summary alone first
                 best = shorten(summary, lambda s: fits(build({**fields, "summary": s})), mark)
                 cut = build({**fields, "summary": best})
-                text = cut if fits(cut) else shorten(text, fits, mark)
-            else:
-                text = shorten(text, fits, mark)
+                if fits(cut):
+                    return analyze_text(cut)
+            text = carry(shorten(text, lambda c: fits(carry(c)), mark))
         return analyze_text(text)
 
     def _fill(self, fields: Mapping[str, object]) -> str:
-        text = self.template.format(**fields).strip()
+        try:
+            text = self.template.format(**fields).strip()
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+            text = ""  # checked at start, so not expected: the alert still goes
         if not text:  # e.g. "{summary}" of an alert without one
             text = DEFAULT_ALERT_TEMPLATE.format(**fields).strip()
         return text

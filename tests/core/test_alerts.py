@@ -467,6 +467,8 @@ async def test_an_unknown_gateway_sends_nothing(core: Core, fake_gateways: FakeG
         ("{firing:d} {summary:d}", "cannot be filled in"),
         ("{tag!z}", "cannot be filled in"),
         ("\x00{tag}", "cannot be sent"),
+        ("{summary:>{firing}}", "not supported"),
+        ("{summary:>99999999999}", "not supported"),
     ],
 )
 def test_a_bad_template_is_refused_at_start(template: str, says: str) -> None:
@@ -512,4 +514,29 @@ async def test_characters_the_gateway_cannot_carry_become_question_marks(
     result = await notify(core, _with_summary("Диск заполнен 🔥 на db1"))
 
     assert result.text == "[FIRING:2] DiskFull: Диск заполнен ? на db1 (+1 more)"
+    assert sent(fake_gateways) == [(ONE, result.text)]
+
+
+async def test_braces_in_an_alert_are_text_not_fields(
+    core: Core, fake_gateways: FakeGateways
+) -> None:
+    result = await notify(core, _with_summary("{tag} {0} {summary.__class__} {{x}}"))
+
+    assert result.text == "[FIRING:2] DiskFull: {tag} {0} {summary.__class__} {{x}} (+1 more)"
+
+
+async def test_a_long_name_is_cut_at_the_end_when_cutting_the_summary_is_not_enough(
+    make_core: MakeCore, fake_gateways: FakeGateways
+) -> None:
+    core = await make_core(default_provider="smska", alert_max_parts=1)
+
+    def change(p: dict[str, Any]) -> None:
+        p["alerts"][0]["labels"]["alertname"] = "Disk" * 300
+
+    result = await notify(core, _changed("firing", change))
+
+    sms = analyze_text(result.text)
+    assert sms.parts == 1 and sms.encoding == "GSM-7"
+    assert result.text.startswith("[FIRING:2] DiskDisk")
+    assert result.text.endswith("...")
     assert sent(fake_gateways) == [(ONE, result.text)]
