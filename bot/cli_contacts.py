@@ -187,6 +187,7 @@ async def _import(
         "dry_run": dry_run,
         "created": plan.created,
         "updated": plan.updated,
+        "unchanged": len(plan.unchanged),
         "refused": refused,
         "imported": False,
     }
@@ -196,7 +197,12 @@ async def _import(
         payload["error"] = message
         return output.emit(EXIT_USAGE, "\n".join([*report, say("error", message=message)]), payload)
     if dry_run:
-        human = say("contacts_would_import", created=plan.created, updated=plan.updated)
+        human = say(
+            "contacts_would_import",
+            created=plan.created,
+            updated=plan.updated,
+            unchanged=len(plan.unchanged),
+        )
         return output.emit(EXIT_OK, human, payload)
     try:
         created, updated = await book.apply_import(actor, plan)
@@ -204,7 +210,10 @@ async def _import(
         payload.update(error=str(exc), error_kind=type(exc).__name__)
         return output.emit(EXIT_USAGE, say("error_nothing_changed", message=exc), payload)
     payload.update(created=created, updated=updated, imported=True)
-    return output.emit(EXIT_OK, say("contacts_imported", created=created, updated=updated), payload)
+    human = say(
+        "contacts_imported", created=created, updated=updated, unchanged=len(plan.unchanged)
+    )
+    return output.emit(EXIT_OK, human, payload)
 
 
 async def _list(output: Output, book: ContactBook) -> int:

@@ -152,8 +152,9 @@ CLI_TEXTS: dict[str, str] = {
     "contacts_import_refused": "{count} line(s) refused (listed above); {valid} line(s) "
     "were good. Nothing was imported: fix the lines and run it again.",
     "contacts_would_import": "the file is good: it would add {created} contact(s) and update "
-    "{updated}. Nothing was changed (--dry-run).",
-    "contacts_imported": "imported: {created} contact(s) added, {updated} updated.",
+    "{updated} ({unchanged} unchanged). Nothing was changed (--dry-run).",
+    "contacts_imported": "imported: {created} contact(s) added, {updated} updated, "
+    "{unchanged} unchanged.",
     "contact_line": "{name}: +{phone}",
     "contact_groups": " [{groups}]",
     "contact_added": "added {line}.",

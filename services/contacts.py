@@ -149,11 +149,12 @@ class ContactPage:
 
 @dataclass(slots=True)
 class ImportPlan:
-    """What an import would do: the rows to write (``line``, row, ``True`` when new)
-    and the refused lines (``line``, why)."""
+    """What an import would do: the rows to write (``line``, row, ``True`` when new),
+    the lines that change nothing, and the refused lines (``line``, why)."""
 
     rows: list[tuple[int, ContactRow, bool]] = field(default_factory=list)
     refused: list[tuple[int, InvalidInput]] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
 
     @property
     def created(self) -> int:
@@ -274,8 +275,11 @@ class ContactBook:
                 plan.refused.append((line, exc))
                 continue
             seen[key] = line
-            plan.rows.append((line, row, key not in contacts))
             group_keys.update(name_key(g) for g in row.groups)
+            if contacts.get(key) == (row.name, row.phone, frozenset(map(name_key, row.groups))):
+                plan.unchanged.append(line)
+            else:
+                plan.rows.append((line, row, key not in contacts))
         return plan
 
     async def apply_import(self, actor: int | None, plan: ImportPlan) -> tuple[int, int]:

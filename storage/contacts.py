@@ -181,10 +181,16 @@ class ContactRepository:
         )
         return [GroupSize(r["name"], int(r["size"])) for r in rows]
 
-    async def taken(self) -> tuple[set[str], dict[str, str]]:
-        """The contact keys, and each group's key -> its name: what a plan of many
-        rows checks against before it is written."""
-        contacts = {r[0] for r in await self._db.fetchall("SELECT name_key FROM contacts")}
+    async def taken(self) -> tuple[dict[str, tuple[str, str, frozenset[str]]], dict[str, str]]:
+        """Each contact's key -> its name, number and group keys, and each group's
+        key -> its name: what a plan of many rows checks against before it is written."""
+        members: dict[int, set[str]] = {}
+        for r in await self._db.fetchall("SELECT contact_id, group_key FROM contact_groups"):
+            members.setdefault(int(r[0]), set()).add(r[1])
+        contacts = {
+            r["name_key"]: (r["name"], r["phone"], frozenset(members.get(int(r["id"]), ())))
+            for r in await self._db.fetchall("SELECT id, name_key, name, phone FROM contacts")
+        }
         groups = {
             r[0]: r[1]
             for r in await self._db.fetchall(

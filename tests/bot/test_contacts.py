@@ -218,3 +218,28 @@ async def test_help_and_menu_name_the_address_book(harness: BotHarness) -> None:
     assert "/contacts del" not in user_help
     admin_help = plain(await harness.say(ADMIN, "/help", lang="en"))
     assert "/contacts del Petr — remove a contact" in admin_help
+
+
+async def test_any_arguments_get_a_clear_answer(harness: BotHarness) -> None:
+    nasty = [
+        '"',
+        "'unclosed",
+        "\x00",
+        "\u202eevil 79123456789",
+        "{0} {name} 79123456789",
+        "<b>x</b> 79123456789 <i>",
+        "x" * 5000 + " 79123456789",
+        "Petr 79123456789 " + " ".join(f"g{i}" for i in range(50)),
+        "79123456789",
+        "Petr +",
+        "Petr 79123456789 1234",
+        "Petr 7912345678901234567890",
+    ]
+    for action in ("add", "del", "удалить", "list"):
+        for args in nasty:
+            reply = await harness.say(ADMIN, f"/contacts {action} {args}")
+            assert plain(reply).strip(), (action, args)
+    # only the two lines that are good contacts went in; markup in a name stays text
+    saved = {(c.name, c.groups) for c in await harness.core.contacts.export()}
+    assert saved == {("{0} {name}", ()), ("<b>x</b>", ("<i>",))}
+    assert "«<b>x</b>» +79123456789 · «<i>»" in plain(await harness.say(ADMIN, "/contacts"))

@@ -107,6 +107,8 @@ async def test_export_is_read_back_by_import(base_env: dict[str, str], tmp_path:
     assert "3 contact(s) added, 0 updated" in imported.out
     assert await _contacts(other) == await _contacts(base_env)
     assert (await run("contacts", "export", env=other)).out == exported.out
+    same = await run("contacts", "import", "-", env=base_env, stdin=exported.out)
+    assert "0 contact(s) added, 0 updated, 3 unchanged." in same.out
 
 
 async def test_a_file_that_cannot_be_read_is_said_plainly(

@@ -196,8 +196,11 @@ async def test_an_import_plan_reports_each_bad_line_and_writes_nothing(core: Cor
             (6, "Olga", "79123456793", ["petr"]),
             (7, "Petr", "79123456794", ["newgroup"]),
             (8, "newgroup", "79123456795", []),
+            (9, "Boris", "+7 912 345 67 82", []),
+            (10, "anna", "79123456781", ["ONCALL"]),
         ]
     )
+    assert plan.unchanged == [9, 10]  # the same number and groups: nothing to write
     assert [(line, row.name, new) for line, row, new in plan.rows] == [
         (2, "Ivan", True),
         (7, "Petr", False),
