@@ -45,6 +45,7 @@ CARDS_KEPT = 1000
 
 _ADD = frozenset({"add", "добавить"})
 _DEL = frozenset({"del", "delete", "rm", "удалить"})
+_LIST = frozenset({"list", "список"})
 
 
 class ContactsPage(CallbackData, prefix="ctp"):
@@ -181,7 +182,7 @@ def create_contacts_router() -> Router:
         args = (command.args or "").strip()
         action, _, rest = args.partition(" ")
         action = action.lower()
-        if not args:
+        if not args or action in _LIST:
             text, keyboard, _ = await page_text(contact_book, 0, lang, admin=user.is_admin)
             await message.answer(text, reply_markup=keyboard)
             return

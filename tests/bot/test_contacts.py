@@ -235,11 +235,11 @@ async def test_any_arguments_get_a_clear_answer(harness: BotHarness) -> None:
         "Petr 79123456789 1234",
         "Petr 7912345678901234567890",
     ]
-    for action in ("add", "del", "удалить", "list"):
+    for action in ("add", "del", "удалить", "edit"):
         for args in nasty:
             reply = await harness.say(ADMIN, f"/contacts {action} {args}")
             assert plain(reply).strip(), (action, args)
     # only the two lines that are good contacts went in; markup in a name stays text
     saved = {(c.name, c.groups) for c in await harness.core.contacts.export()}
     assert saved == {("{0} {name}", ()), ("<b>x</b>", ("<i>",))}
-    assert "«<b>x</b>» +79123456789 · «<i>»" in plain(await harness.say(ADMIN, "/contacts"))
+    assert "«<b>x</b>» +79123456789 · «<i>»" in plain(await harness.say(ADMIN, "/contacts list"))
