@@ -4,6 +4,8 @@ the audit log); names and groups resolve through ``core.recipients``."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.core import Core
@@ -227,3 +229,14 @@ async def test_an_import_is_all_or_nothing(core: Core) -> None:
         await book.put_many(rows, actor=ADMIN)
     assert await book.get("Ivan") is None
     assert (await book.page(0, 10))[1] == 3
+
+
+async def test_a_contact_and_a_group_of_one_name_at_once_one_wins(core: Core) -> None:
+    results = await asyncio.gather(
+        core.contacts.add(ADMIN, "Ops", "79123456780"),
+        core.contacts.add(ADMIN, "Petr", "79123456781", ["ops"]),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, NameTaken) for r in results) == 1
+    contacts = {c.name: c.groups for c in await core.contacts.export()}
+    assert ("Ops" in contacts) != ("ops" in {g for gs in contacts.values() for g in gs})
