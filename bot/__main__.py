@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CLI_COMMANDS = frozenset({"send", "balance", "status", "users", "-h", "--help"})
+CLI_COMMANDS = frozenset({"send", "balance", "status", "users", "contacts", "-h", "--help"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

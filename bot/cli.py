@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.cli_contacts import add_contacts_parser, run_contacts
 from bot.exit_codes import (
     EXIT_CODES,
     EXIT_CONFIG,
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("ref", metavar="ID", help=say("help_ref"))
     common(status, say("help_status_gateway"))
     _add_users_parser(sub)
+    add_contacts_parser(sub)
     return parser
 
 
@@ -295,6 +297,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return await _status(settings, output, args.ref, gateway)
         if args.command == "users":
             return await _users(settings, output, args)
+        if args.command == "contacts":
+            return await run_contacts(settings, output, args, stdin)
         raise AssertionError(args.command)  # pragma: no cover
 
     try:

@@ -24,6 +24,7 @@ from providers.smska import SmskaProvider
 from providers.smsrent import SmsrentProvider
 from services.alerts import AlertService, AlertTemplate
 from services.balance import BalanceService
+from services.contacts import ContactBook
 from services.gateways import Gateways
 from services.limits import Limits, RateLimiter
 from services.previews import PreviewService
@@ -33,6 +34,7 @@ from services.status import StatusService, TrackingPolicy
 from services.users import UserAdmin
 from storage.audit import AuditLog
 from storage.balances import BalanceRepository
+from storage.contacts import ContactRepository
 from storage.db import Database
 from storage.messages import MessageRepository
 from storage.strangers import StrangerRepository
@@ -67,6 +69,7 @@ class Core:
     previews: PreviewService
     recipients: RecipientResolver
     store: Repositories
+    contacts: ContactBook
     #: SMS from Alertmanager's webhook, through ``sender`` to what ``recipients`` resolves
     alerts: AlertService = field(init=False)
 
@@ -153,6 +156,7 @@ async def open_core(
             strangers=strangers,
         )
         balance_service = BalanceService(gateways, balances)
+        book = ContactRepository(db)
         limits = RateLimiter(
             messages,
             users,
@@ -177,8 +181,11 @@ async def open_core(
                 balance_service,
                 ttl=timedelta(seconds=settings.preview_ttl_seconds),
             ),
-            recipients=RecipientResolver(sender.recipient, max_recipients=settings.max_recipients),
+            recipients=RecipientResolver(
+                sender.recipient, book=book, max_recipients=settings.max_recipients
+            ),
             store=store,
+            contacts=ContactBook(book, audit, sender.recipient, {*gateways.known, *gateways.names}),
         )
     finally:
         if sender is not None:

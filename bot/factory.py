@@ -17,6 +17,7 @@ from aiogram.types import ErrorEvent
 from bot.core import Core
 from handlers.admin import create_admin_router
 from handlers.common import create_common_router, create_fallback_router
+from handlers.contacts import create_contacts_router
 from handlers.info import create_info_router
 from handlers.middlewares import AccessMiddleware, DedupeMiddleware, InFlightMiddleware
 from handlers.sending import SendDeps, SendOptions, create_send_router
@@ -50,6 +51,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         limiter=limiter,
         tracker=tracker,
         user_admin=core.users,
+        contact_book=core.contacts,
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
@@ -61,6 +63,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
     dp.include_routers(
         create_common_router(),
         create_admin_router(),
+        create_contacts_router(),  # before /send's flow: a contact card starts a send anew
         create_send_router(),
         create_info_router(),
         create_fallback_router(),

@@ -45,6 +45,9 @@ def help_text(lang: Lang, user: UserRecord, gateways: Gateways) -> str:
         gateways=Html(esc(gateways.default) + also),
         admin=Html(t(lang, "help_admin") if user.is_admin else ""),
     )
+    text += t(lang, "help_contacts")
+    if user.is_admin:
+        text += t(lang, "help_contacts_admin")
     if gateways.default == "sandbox":
         text += t(lang, "sandbox_note")
     return text

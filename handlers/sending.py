@@ -336,6 +336,17 @@ def job_summary(outcomes: list[SendOutcome], lang: Lang) -> str:
     return t(lang, "job_summary", **counts)
 
 
+async def ask_text_for(
+    state: FSMContext, user: UserRecord, number: str, provider: str | None = None
+) -> None:
+    """Enter the guided /send at its text step, for ``number`` (already checked by the
+    send policy): the next plain message of the user is the text to send to it."""
+    await state.set_state(SendFlow.text)
+    await state.set_data(
+        {"provider": provider, "phone": number, "member_since": _member_since(user)}
+    )
+
+
 def _member_since(user: UserRecord) -> str:
     return user.added_at.isoformat()
 

@@ -543,6 +543,147 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "menu_cancel": {"ru": "Прервать ввод", "en": "Stop what you were typing"},
     # --- alerts (SMS from Alertmanager's webhook) ---
     "source_alertmanager": {"ru": "оповещение мониторинга", "en": "Alertmanager alert"},
+    # --- contacts ---
+    "menu_contacts": {"ru": "Адресная книга", "en": "The address book"},
+    "help_contacts": {
+        "ru": "\n<b>Адресная книга</b>\n"
+        "/contacts — контакты и группы; имя или группу можно указать вместо номера\n"
+        "Пришлите карточку контакта — я спрошу текст и отправлю на её номер\n",
+        "en": "\n<b>Address book</b>\n"
+        "/contacts — contacts and groups; a name or a group may stand for a number\n"
+        "Share a contact card — I ask for the text and send it to its number\n",
+    },
+    "help_contacts_admin": {
+        "ru": "/contacts <code>add Пётр 79123456789 дежурные</code> — добавить или изменить "
+        "контакт (группы — по одному слову)\n"
+        "/contacts <code>del Пётр</code> — удалить контакт\n",
+        "en": "/contacts <code>add Petr 79123456789 oncall</code> — add or change a contact "
+        "(one word per group)\n"
+        "/contacts <code>del Petr</code> — remove a contact\n",
+    },
+    "contacts_title": {"ru": "<b>Контакты</b> ({total}):", "en": "<b>Contacts</b> ({total}):"},
+    "contacts_empty": {
+        "ru": "В адресной книге пока никого нет.",
+        "en": "The address book is empty.",
+    },
+    "contacts_empty_admin": {
+        "ru": "\nДобавить: /contacts <code>add Пётр 79123456789 дежурные</code>",
+        "en": "\nAdd one: /contacts <code>add Petr 79123456789 oncall</code>",
+    },
+    "contacts_line": {
+        "ru": "«{name}» <code>+{phone}</code>{groups}",
+        "en": "«{name}» <code>+{phone}</code>{groups}",
+    },
+    "contacts_line_groups": {"ru": " · {groups}", "en": " · {groups}"},
+    "contacts_group": {"ru": "«{name}»", "en": "«{name}»"},
+    "contacts_groups_title": {"ru": "\n<b>Группы</b>:", "en": "\n<b>Groups</b>:"},
+    "contacts_group_size": {"ru": "«{name}» — {size}", "en": "«{name}» — {size}"},
+    "contacts_more_groups": {"ru": "…и ещё {count}", "en": "…and {count} more"},
+    "contacts_page": {
+        "ru": "\nСтраница {page} из {pages}",
+        "en": "\nPage {page} of {pages}",
+    },
+    "contacts_page_gone": {
+        "ru": "Такой страницы уже нет: показываю последнюю.",
+        "en": "That page is gone: here is the last one.",
+    },
+    "button_contacts_prev": {"ru": "◀ Назад", "en": "◀ Back"},
+    "button_contacts_next": {"ru": "Дальше ▶", "en": "Next ▶"},
+    "contacts_usage": {
+        "ru": "Как пользоваться:\n"
+        "/contacts — список\n"
+        "/contacts <code>add Пётр 79123456789 дежурные</code> — добавить или изменить "
+        "(имя из нескольких слов — в кавычках или перед номером)\n"
+        "/contacts <code>del Пётр</code> — удалить",
+        "en": "Usage:\n"
+        "/contacts — the list\n"
+        "/contacts <code>add Petr 79123456789 oncall</code> — add or change "
+        "(a name of several words: quoted, or all before the number)\n"
+        "/contacts <code>del Petr</code> — remove",
+    },
+    "contact_added": {
+        "ru": "✅ Контакт добавлен: {line}",
+        "en": "✅ Contact added: {line}",
+    },
+    "contact_updated": {
+        "ru": "✅ Контакт изменён: {line}",
+        "en": "✅ Contact changed: {line}",
+    },
+    "contact_removed": {
+        "ru": "🗑 Контакт удалён: {line}",
+        "en": "🗑 Contact removed: {line}",
+    },
+    "contact_refused": {
+        "ru": "❌ {reason}\nНичего не изменено.",
+        "en": "❌ {reason}\nNothing was changed.",
+    },
+    "contact_bad_empty": {"ru": "Имя не может быть пустым.", "en": "A name cannot be empty."},
+    "contact_bad_too_long": {
+        "ru": "Имя «{name}» слишком длинное: не больше {limit} символов.",
+        "en": "The name «{name}» is too long: at most {limit} characters.",
+    },
+    "contact_bad_separator": {
+        "ru": "В имени «{name}» есть запятая, точка с запятой или перенос строки: они "
+        "разделяют получателей, уберите их.",
+        "en": "The name «{name}» holds a comma, a semicolon or a line break, which separate "
+        "recipients: leave them out.",
+    },
+    "contact_bad_control": {
+        "ru": "В имени «{name}» есть невидимые управляющие символы.",
+        "en": "The name «{name}» holds invisible control characters.",
+    },
+    "contact_bad_number": {
+        "ru": "Имя «{name}» похоже на номер телефона: нужно имя с буквами.",
+        "en": "The name «{name}» looks like a phone number: use a name with letters.",
+    },
+    "contact_bad_gateway": {
+        "ru": "«{name}» — название шлюза: выберите другое имя.",
+        "en": "«{name}» is the name of a gateway: choose another name.",
+    },
+    "contact_bad_command": {
+        "ru": "Имя не может начинаться с «/».",
+        "en": "A name cannot start with «/».",
+    },
+    "contact_bad_blank": {
+        "ru": "Группа «{name}» названа несколькими словами: группа — одно слово "
+        "(например, дежурные).",
+        "en": "The group «{name}» has several words: a group name is one word (e.g. oncall).",
+    },
+    "contact_name_is_group": {
+        "ru": "«{name}» — название группы: так назвать контакт нельзя.",
+        "en": "«{name}» is a group's name: a contact cannot be called so.",
+    },
+    "contact_name_is_contact": {
+        "ru": "«{name}» — имя контакта: так назвать группу нельзя.",
+        "en": "«{name}» is a contact's name: a group cannot be called so.",
+    },
+    "contact_exists": {
+        "ru": "Контакт «{name}» уже есть с номером <code>+{phone}</code>. Чтобы изменить его, "
+        "добавьте его заново с новым номером: /contacts <code>add …</code>",
+        "en": "There is already a contact «{name}» with <code>+{phone}</code>. To change it, "
+        "add it again with the new number: /contacts <code>add …</code>",
+    },
+    "contact_same": {
+        "ru": "«{name}» с номером <code>+{phone}</code> уже есть в контактах.",
+        "en": "«{name}» with <code>+{phone}</code> is already in the contacts.",
+    },
+    "contact_too_many_groups": {
+        "ru": "Контакт может быть не больше чем в {limit} группах, а указано {count}.",
+        "en": "A contact may be in at most {limit} groups, not {count}.",
+    },
+    "contact_not_found": {
+        "ru": "Контакта «{name}» нет. Список: /contacts",
+        "en": "There is no contact «{name}». The list: /contacts",
+    },
+    "button_save_contact": {"ru": "💾 Сохранить в контакты", "en": "💾 Save to contacts"},
+    "contact_saved": {
+        "ru": "💾 Сохранено в контакты: {line}",
+        "en": "💾 Saved to contacts: {line}",
+    },
+    "contact_save_gone": {
+        "ru": "Эта кнопка устарела: пришлите карточку контакта ещё раз.",
+        "en": "This button is too old: share the contact card again.",
+    },
 }
 
 #: Units a gateway reports its balance in, as the bot says them: Russian has three
@@ -574,7 +715,15 @@ def t(lang: Lang, key: str, **params: object) -> str:
 
 #: The bot's command menu (Telegram's "/" list), in this order; the descriptions are
 #: the catalogue's ``menu_<command>`` entries.
-MENU_COMMANDS: tuple[str, ...] = ("send", "balance", "status", "history", "help", "cancel")
+MENU_COMMANDS: tuple[str, ...] = (
+    "send",
+    "balance",
+    "status",
+    "history",
+    "contacts",
+    "help",
+    "cancel",
+)
 
 
 def command_menu(lang: Lang) -> list[tuple[str, str]]:

@@ -128,6 +128,42 @@ CLI_TEXTS: dict[str, str] = {
     "limit_default": "default",
     "strangers_title": "recent strangers (refused):",
     "stranger": "  {user_id}: {count} time(s), last {at:%Y-%m-%d %H:%M} UTC ({detail})",
+    # --- contacts ---
+    "help_contacts": "the team's address book: list, add, del, import, export",
+    "contacts_description": "Contacts (a name and a number) and their groups, which /send, "
+    "the command line and the HTTP API take as recipients. Names are case-insensitive; a "
+    "group name is one word. CSV: the columns name,phone,groups (a header line is optional), "
+    "the groups of a contact separated by blanks or ';'. Every change is written to the "
+    "audit log.",
+    "help_contacts_list": "every contact, then the groups with their sizes",
+    "help_contacts_add": "add a contact, or change the number and groups of one",
+    "help_contact_name": "the contact's name (quote a name of several words)",
+    "help_contact_groups": "the groups to put the contact in (one word each)",
+    "help_contacts_del": "remove a contact",
+    "help_contacts_import": "add or update contacts from a CSV file: all lines or none",
+    "help_contacts_file": "the CSV file (- reads standard input)",
+    "help_contacts_dry_run": "check the file and say what would change, changing nothing",
+    "help_contacts_export": "print every contact as CSV (what import reads back)",
+    "contacts_file_unreadable": "cannot read {file}: {reason}.",
+    "contacts_not_utf8": "it is not UTF-8 text (save it as CSV UTF-8)",
+    "contacts_too_many_columns": "{count} columns: a line has name, phone and groups "
+    "(quote a cell holding a comma)",
+    "contacts_refused_line": "line {line}: {reason}",
+    "contacts_import_refused": "{count} line(s) refused (listed above); {valid} line(s) "
+    "were good. Nothing was imported: fix the lines and run it again.",
+    "contacts_would_import": "the file is good: it would add {created} contact(s) and update "
+    "{updated} ({unchanged} unchanged). Nothing was changed (--dry-run).",
+    "contacts_imported": "imported: {created} contact(s) added, {updated} updated, "
+    "{unchanged} unchanged.",
+    "contact_line": "{name}: +{phone}",
+    "contact_groups": " [{groups}]",
+    "contact_added": "added {line}.",
+    "contact_updated": "updated {line}.",
+    "contact_removed": "removed {line}.",
+    "contacts_none": "no contacts yet (add one: python -m bot contacts add NAME PHONE [GROUP...])",
+    "contacts_title": "contacts ({count}):",
+    "groups_title": "groups:",
+    "group_line": "  {name}: {size}",
 }
 
 

@@ -16,21 +16,15 @@ from typing import Protocol
 
 from services.domain import InvalidInput, preview_text
 
+# defined with the book that stores it (storage may not import services)
+from storage.contacts import BookEntry as BookEntry
+
 #: Entries are separated by commas, semicolons or line breaks.
 _SEPARATOR = re.compile(r"[,;\n]")
 #: What a number may be written with; anything else is a name.
 _NUMBER_LIKE = re.compile(r"[+\d()\-.\s\u00a0\u2010-\u2015]+")
 
 DEFAULT_MAX_RECIPIENTS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class BookEntry:
-    """One person the address book knows: their name as written and their number
-    (international digits, as ``normalize_phone`` gives it)."""
-
-    name: str
-    number: str
 
 
 class AddressBook(Protocol):

@@ -12,12 +12,14 @@ from handlers.texts_cli import CLI_TEXTS, say
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "bot" / "cli.py"
+#: every module of the command line: ``cli.py`` and the commands it hands on
+CLI_MODULES = (CLI, ROOT / "bot" / "cli_contacts.py")
 #: values of the ``--json`` payload, for machines rather than people
 JSON_VALUES = frozenset({"not found"})
 
 
-def _tree() -> ast.Module:
-    return ast.parse(CLI.read_text(encoding="utf-8"))
+def _trees() -> list[ast.Module]:
+    return [ast.parse(path.read_text(encoding="utf-8")) for path in CLI_MODULES]
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
@@ -31,14 +33,13 @@ def _docstrings(tree: ast.Module) -> set[int]:
 
 
 def test_the_command_line_holds_no_sentence_of_its_own() -> None:
-    tree = _tree()
-    docstrings = _docstrings(tree)
     sentences = [
         f"{node.lineno}: {node.value!r}"
+        for tree in _trees()
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
-        and id(node) not in docstrings
+        and id(node) not in _docstrings(tree)
         and node.value not in JSON_VALUES
         and re.search(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}", node.value)
     ]
@@ -48,7 +49,7 @@ def test_the_command_line_holds_no_sentence_of_its_own() -> None:
 def _asked_keys() -> set[str]:
     """Every key ``bot/cli.py`` passes to ``say`` (both arms of a conditional too)."""
     keys: set[str] = set()
-    for node in ast.walk(_tree()):
+    for node in (node for tree in _trees() for node in ast.walk(tree)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
             if node.func.id != "say":
                 continue
