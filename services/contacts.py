@@ -230,10 +230,14 @@ class ContactBook:
         replace: bool = True,
     ) -> tuple[ContactRecord, bool]:
         """Add a contact, or change the number and groups of the one of that name
-        (unless ``replace`` is False: then ``ContactExists``). ``(contact, created)``."""
+        (unless ``replace`` is False: then ``ContactExists``). An update that names no
+        group keeps the groups the contact had: changing a number must not take a
+        person off the on-call group. ``(contact, created)``."""
         row = self.check(name, phone, groups)
         try:
-            record, created = await self._contacts.put(row, actor=actor, replace=replace)
+            record, created = await self._contacts.put(
+                row, actor=actor, replace=replace, keep_groups=not row.groups
+            )
         except NameClash as exc:
             raise NameTaken(exc.name, as_group=exc.as_group) from None
         except StoredContactExists as exc:

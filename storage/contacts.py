@@ -123,13 +123,21 @@ class ContactRepository:
         return (await self._with_groups([row]))[0]
 
     async def put(
-        self, row: ContactRow, *, actor: int | None, replace: bool = True
+        self,
+        row: ContactRow,
+        *,
+        actor: int | None,
+        replace: bool = True,
+        keep_groups: bool = False,
     ) -> tuple[ContactRecord, bool]:
         """Add a contact, or (``replace``) change the number and groups of the one of
-        that name. Returns ``(contact, created)``. Raises ``NameClash``, and
+        that name; with ``keep_groups`` and no groups in ``row``, an update keeps the
+        groups it had. Returns ``(contact, created)``. Raises ``NameClash``, and
         ``ContactExists`` when the name is taken and ``replace`` is False."""
         async with self._db.transaction() as conn:
-            contact_id, created = await _put(conn, row, actor, replace=replace)
+            contact_id, created = await _put(
+                conn, row, actor, replace=replace, keep_groups=keep_groups
+            )
         record = await self._by_id(contact_id)
         return record, created
 
@@ -221,7 +229,12 @@ class ContactRepository:
 
 
 async def _put(
-    conn: aiosqlite.Connection, row: ContactRow, actor: int | None, *, replace: bool
+    conn: aiosqlite.Connection,
+    row: ContactRow,
+    actor: int | None,
+    *,
+    replace: bool,
+    keep_groups: bool = False,
 ) -> tuple[int, bool]:
     key = name_key(row.name)
     now = to_db_time(utcnow())
@@ -259,7 +272,8 @@ async def _put(
             "UPDATE contacts SET name = ?, phone = ?, updated_at = ? WHERE id = ?",
             (row.name, row.phone, now, contact_id),
         )
-        await conn.execute("DELETE FROM contact_groups WHERE contact_id = ?", (contact_id,))
+        if group_keys or not keep_groups:
+            await conn.execute("DELETE FROM contact_groups WHERE contact_id = ?", (contact_id,))
     for group_key, group_name in group_keys.items():
         # a group keeps the spelling it was first given
         cursor = await conn.execute(

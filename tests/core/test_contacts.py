@@ -72,6 +72,15 @@ async def test_names_are_case_insensitive_and_an_add_updates(core: Core) -> None
     assert groups == {"oncall": 1, "ops": 1}  # Petr left oncall; the first spelling stays
 
 
+async def test_a_new_number_without_groups_keeps_the_contacts_groups(core: Core) -> None:
+    await core.contacts.add(ADMIN, "Petr", "79123456780", ["oncall", "ops"])
+    record, created = await core.contacts.add(ADMIN, "petr", "79123456781")
+    assert not created
+    assert (record.phone, set(record.groups)) == ("79123456781", {"oncall", "ops"})
+    resolved = await core.recipients.resolve(["oncall"])
+    assert resolved.numbers == ["79123456781"]
+
+
 async def test_the_number_passes_the_send_policy_and_is_kept_as_digits(core: Core) -> None:
     record, _ = await core.contacts.add(ADMIN, "Petr", "+7 (912) 345-67-80")
     assert record.phone == "79123456780"
