@@ -24,6 +24,7 @@ from providers.smska import SmskaProvider
 from providers.smsrent import SmsrentProvider
 from services.balance import BalanceService
 from services.gateways import Gateways
+from services.jobs import JobService
 from services.limits import Limits, RateLimiter
 from services.previews import PreviewService
 from services.recipients import RecipientResolver
@@ -66,6 +67,7 @@ class Core:
     previews: PreviewService
     recipients: RecipientResolver
     store: Repositories
+    jobs: JobService
 
 
 def build_gateways(
@@ -172,6 +174,7 @@ async def open_core(
             ),
             recipients=RecipientResolver(sender.recipient, max_recipients=settings.max_recipients),
             store=store,
+            jobs=JobService(messages),
         )
     finally:
         if sender is not None:

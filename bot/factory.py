@@ -18,6 +18,7 @@ from bot.core import Core
 from handlers.admin import create_admin_router
 from handlers.common import create_common_router, create_fallback_router
 from handlers.info import create_info_router
+from handlers.jobs import JobDeps, create_jobs_router
 from handlers.middlewares import AccessMiddleware, DedupeMiddleware, InFlightMiddleware
 from handlers.sending import SendDeps, SendOptions, create_send_router
 from handlers.texts import lang_of, t
@@ -50,6 +51,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         limiter=limiter,
         tracker=tracker,
         user_admin=core.users,
+        job_deps=JobDeps(jobs=core.jobs, interval=settings.progress_edit_seconds),
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
@@ -62,6 +64,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         create_common_router(),
         create_admin_router(),
         create_send_router(),
+        create_jobs_router(),
         create_info_router(),
         create_fallback_router(),
     )

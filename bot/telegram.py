@@ -26,6 +26,7 @@ from aiogram.methods.base import Response, TelegramType
 from handlers.render import recorded_outcome, status_suffix
 from handlers.sending import waiting_job_keyboard
 from handlers.texts import Html, Lang, as_lang, state_name, t
+from services.jobs import JobProgress
 from services.kinds import ErrorKind
 from storage.messages import MessageRepository
 from storage.models import JobRecord, MessageRecord
@@ -153,6 +154,17 @@ class TelegramNotifier:
                 more=Html(more),
                 text=job.text if len(job.text) <= 300 else job.text[:299] + "…",
             )
+            if job.total > 1:  # a job of many: where all of it stands
+                progress = JobProgress(job, await self._messages.job_counts(job.id))
+                text += t(
+                    lang,
+                    "job_waiting_counts",
+                    total=progress.total,
+                    sent=progress.sent,
+                    failed=progress.failed,
+                    unknown=progress.unknown,
+                    queued=progress.queued,
+                )
             try:
                 await self._bot.send_message(
                     job.chat_id, text, reply_markup=waiting_job_keyboard(job.id, lang)
