@@ -466,6 +466,15 @@ class SendService:
             raise JobNotYours(f"There is no job {job_id} of yours.")
         return job
 
+    async def _job_stopped(self, record: MessageRecord) -> bool:
+        """Whether the row's job was stopped (a hint: ``mark_sending`` decides)."""
+        if record.job_id is None:
+            return False
+        try:
+            return await self._messages.job_stopped(record.job_id)
+        except STORAGE_ERRORS:
+            return False
+
     async def _deliver(self, record: MessageRecord, text: SmsText, provider: str) -> SendOutcome:
         failed: list[FailedAttempt] = []
         chain = self.gateways.chain(provider)
@@ -482,6 +491,10 @@ class SendService:
             error: ProviderError | None = None
             async with self._slots[name]:
                 if name in self._pacers:
+                    if not failed and await self._job_stopped(record):
+                        # not a paced turn to wait for: its claim would be refused
+                        log.info("send #%s: its job was stopped: not sending it", record.id)
+                        return SendOutcome(record, duplicate=True)
                     await self._pacers[name].wait()
                 try:
                     marked, claimed = await self._messages.mark_sending(

@@ -311,6 +311,10 @@ class MessageRepository:
             )
             return cursor.rowcount == 1
 
+    async def job_stopped(self, job_id: int) -> bool:
+        row = await self._db.fetchone("SELECT stopped_at FROM jobs WHERE id = ?", (job_id,))
+        return row is not None and row["stopped_at"] is not None
+
     async def clear_stop(self, job_id: int) -> None:
         """Its owner resumes a stopped job: its rows may be claimed again."""
         async with self._db.transaction() as conn:
