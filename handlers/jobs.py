@@ -306,13 +306,16 @@ async def _finish(
     if progress.queued:
         with contextlib.suppress(*STORAGE_ERRORS):
             queued = await jobs.queued_rows(started.job.id)
-    await _show(
+    shown = await _show(
         bot,
         chat_id,
         message_id,
         summary_text(progress, lang, queued),
         summary_keyboard(progress, lang),
     )
+    if shown is not None:
+        with contextlib.suppress(*STORAGE_ERRORS):  # else told again at the next start
+            await jobs.mark_told(started.job.id)
 
 
 def job_status_text(progress: JobProgress, rows: list[MessageRecord], lang: Lang) -> str:

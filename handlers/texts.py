@@ -605,6 +605,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "📤 <code>J{id}</code> {at} → {total} recipients ({gateway}): sent {sent}, "
         "not sent {failed}, unknown {unknown}, left {left}{who}\n    {text}",
     },
+    "job_interrupted": {
+        "ru": "⚠️ Бот перезапускался во время рассылки <code>J{id}</code>; "
+        "отправлять больше нечего.",
+        "en": "⚠️ The bot restarted during job <code>J{id}</code>; nothing is left to send.",
+    },
     "job_waiting_counts": {
         "ru": "\nВсего {total}: отправлено {sent}, не отправлено {failed}, неизвестно, "
         "ушло ли, {unknown}, ждут отправки {queued}.",

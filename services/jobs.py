@@ -144,6 +144,10 @@ class JobService:
         await self.owned(job_id, user_id, admin=admin)
         return await self._messages.of_job(job_id)
 
+    async def mark_told(self, job_id: int) -> None:
+        """Its summary reached the owner: no late answer per recipient at a restart."""
+        await self._messages.mark_job_notified(job_id)
+
     async def queued_rows(self, job_id: int) -> list[MessageRecord]:
         """The job's rows still ``queued`` (nothing of them sent)."""
         rows = await self._messages.of_job(job_id)

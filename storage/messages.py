@@ -311,6 +311,15 @@ class MessageRepository:
             )
             return cursor.rowcount == 1
 
+    async def mark_job_notified(self, job_id: int) -> None:
+        """The owner was told about every settled row of the job (its summary)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET notified = 1 WHERE job_id = ? "
+                "AND state NOT IN ('queued', 'sending')",
+                (job_id,),
+            )
+
     async def job_stopped(self, job_id: int) -> bool:
         row = await self._db.fetchone("SELECT stopped_at FROM jobs WHERE id = ?", (job_id,))
         return row is not None and row["stopped_at"] is not None

@@ -259,3 +259,64 @@ async def test_restart_question_gives_the_job_counts(
         MessageState.SENT,
         MessageState.SENT,
     ]
+
+
+async def test_a_finished_job_is_not_told_again_at_the_next_start(
+    start_bot: HarnessFactory, tmp_path: Path
+) -> None:
+    """The summary told the owner about every recipient: a restart sends nothing
+    more about them (no late answer per recipient)."""
+    path = tmp_path / "shared.sqlite3"
+    first = await start_bot(database_path=path)
+    started = await submit(first, numbers(3))
+    await follow(first, started)
+    second = await start_bot(database_path=path)
+    await second.settle()
+    assert second.bot_messages(ADMIN) == []
+
+
+async def test_a_job_interrupted_with_nothing_left_is_told_once_with_its_counts(
+    start_bot: HarnessFactory, tmp_path: Path
+) -> None:
+    """A stop while a job's last requests were out: two rows sent (their summary never
+    shown), two ``sending`` (unknown now). The owner gets ONE message with the counts
+    and a Report, not one per recipient, and nothing is sent again."""
+    path = tmp_path / "interrupted.sqlite3"
+    async with open_core(load_settings(_env_file=None, database_path=path)) as core:
+        repo = core.store.messages
+        created = await repo.create_job(
+            NewJob(
+                source="telegram",
+                recipients=tuple(numbers(4)),
+                text="cut short",
+                encoding="GSM-7",
+                parts=1,
+                provider="smska",
+                user_id=ADMIN,
+                chat_id=ADMIN,
+                lang="en",
+            )
+        )
+        for index, row in enumerate(created.messages):
+            await repo.mark_sending(row.id, provider="smska")
+            if index < 2:
+                await repo.mark_sent(
+                    row.id,
+                    provider="smska",
+                    gateway_id=f"g{index}",
+                    balance=None,
+                    balance_unit=None,
+                    simulated=False,
+                    next_check_at=None,
+                )
+    harness = await start_bot(database_path=path)
+    await harness.settle()
+    (told,) = harness.bot_messages(ADMIN)
+    text = plain(told)
+    assert f"restarted during job J{created.job.id}" in text
+    assert "Of 4: sent 2, not sent 0, unknown whether sent 2, waiting to be sent 0." in text
+    assert buttons(told) == [f"jobc:report:{created.job.id}"]
+    assert harness.gateways.requests == []
+    again = await start_bot(database_path=path)
+    await again.settle()
+    assert again.bot_messages(ADMIN) == []
