@@ -316,6 +316,8 @@ async def _finish(
     if shown is not None:
         with contextlib.suppress(*STORAGE_ERRORS):  # else told again at the next start
             await jobs.mark_told(started.job.id)
+            if shown != message_id:  # sent anew: found there from now on
+                await jobs.remember_message(started.job.id, chat_id, shown)
 
 
 def job_status_text(progress: JobProgress, rows: list[MessageRecord], lang: Lang) -> str:

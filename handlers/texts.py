@@ -233,8 +233,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "balance_error": {"ru": "{gateway}: ❌ {reason}", "en": "{gateway}: ❌ {reason}"},
     "status_usage": {
-        "ru": "Напишите <code>/status 42</code> (номер сообщения или ID шлюза) или ответьте /status на моё сообщение об отправке.",
-        "en": "Write <code>/status 42</code> (the message number or the gateway's id), or reply /status to my send message.",
+        "ru": "Напишите <code>/status 42</code> (номер сообщения или ID шлюза) или ответьте /status на моё сообщение об отправке; рассылка: <code>/status J12</code>.",
+        "en": "Write <code>/status 42</code> (the message number or the gateway's id), or reply /status to my send message; a job: <code>/status J12</code>.",
     },
     "status_not_found": {
         "ru": "Сообщение «{ref}» не найдено.",

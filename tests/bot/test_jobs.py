@@ -320,3 +320,19 @@ async def test_a_job_interrupted_with_nothing_left_is_told_once_with_its_counts(
     again = await start_bot(database_path=path)
     await again.settle()
     assert again.bot_messages(ADMIN) == []
+
+
+async def test_a_progress_message_that_cannot_be_edited_is_replaced(
+    start_bot: HarnessFactory,
+) -> None:
+    """The message to edit is gone (deleted by the user): the progress is sent anew,
+    edited from then on, and the summary arrives."""
+    harness = await start_bot()
+    started = await submit(harness, numbers(3))
+    await follow_job(harness.bot, ADMIN, 4242, started, "en", harness.core.jobs, interval=0.1)
+    (shown,) = harness.bot_messages(ADMIN)
+    assert "is done: of 3, sent 3" in plain(shown)
+    job = await harness.core.jobs.progress(started.job.id)
+    assert job.job.progress_message_id == shown.message_id
+    usage = plain(await harness.say(ADMIN, "/status", lang="en"))
+    assert "a job: /status J12" in usage
