@@ -221,7 +221,7 @@ def register_lifecycle(
             log.warning("sends still in flight at exit: they will be reported as unknown at start")
         # Their sends have ended: the jobs' progress messages get their summaries.
         followers = dp["job_deps"].followers
-        if not await followers.wait(5):
+        if not await followers.wait(min(5.0, settings.shutdown_grace_seconds)):
             log.warning("job progress messages not finished at exit: stopped")
         await followers.close()
         tracker.stop()

@@ -336,3 +336,23 @@ async def test_a_progress_message_that_cannot_be_edited_is_replaced(
     assert job.job.progress_message_id == shown.message_id
     usage = plain(await harness.say(ADMIN, "/status", lang="en"))
     assert "a job: /status J12" in usage
+
+
+async def test_shutdown_mid_job_stops_its_follower_cleanly(start_bot: HarnessFactory) -> None:
+    """The bot stops while a job's requests are held past the grace: the follower is
+    waited for (bounded), then cancelled; nothing crashes and nothing is sent twice."""
+    harness = await start_bot(smska_concurrency=1, shutdown_grace_seconds=0.5)
+    harness.gateways.hold = asyncio.Event()
+    started = await submit(harness, numbers(3))
+    deps = harness.dp["job_deps"]
+    follower = deps.follow(harness.bot, ADMIN, None, started, "en")
+    await harness.gateways.wait_for_requests(1)
+    await harness.api.wait_for_message(ADMIN, lambda m: "Job" in plain(m))
+    await harness.dp.stop_polling()
+    await asyncio.wait({follower}, timeout=30)
+    assert follower.cancelled()
+    assert deps.followers.running == 0
+    harness.gateways.hold.set()
+    await asyncio.gather(*started.tasks, return_exceptions=True)
+    assert len(sends(harness.gateways)) <= 3
+    assert len(set(sends(harness.gateways))) == len(sends(harness.gateways))
