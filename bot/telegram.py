@@ -167,6 +167,7 @@ class TelegramNotifier:
                 continue
             if job.total > 1:  # its settled rows are told by these counts
                 await self._messages.mark_job_notified(job.id)
+                await self._retire_progress(job)
             asked += 1
         return asked
 
@@ -189,7 +190,20 @@ class TelegramNotifier:
             log.warning("job %s: could not tell chat %s: %s", job.id, job.chat_id, exc)
             return False
         await self._messages.mark_job_notified(job.id)
+        await self._retire_progress(job)
         return True
+
+    async def _retire_progress(self, job: JobRecord) -> None:
+        """The progress message the last run left: its Stop button has nothing to stop
+        (the new message has the buttons that do)."""
+        if job.progress_chat_id is None or job.progress_message_id is None:
+            return
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id=job.progress_chat_id, message_id=job.progress_message_id
+            )
+        except TelegramAPIError as exc:
+            log.info("job %s: its old progress message kept its buttons: %s", job.id, exc)
 
     async def report_unreported(self, records: list[MessageRecord]) -> int:
         """Tell senders what became of sends whose answer never reached them: the bot

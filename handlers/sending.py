@@ -280,7 +280,7 @@ def create_send_router() -> Router:
                 await safe_edit(target, t(lang, "job_nothing_left"))
             return
         await safe_answer(query, t(lang, "sending"))
-        if len(started.records) > 1 and query.bot is not None:
+        if started.job.total > 1 and query.bot is not None:
             # A job of many goes on in the background, in this one message.
             chat_id = target.chat.id if target is not None else user.user_id
             job_deps.follow(

@@ -13,7 +13,8 @@ from typing import Any
 
 from bot.core import open_core
 from bot.settings import load_settings
-from handlers.jobs import follow_job, job_ref
+from bot.telegram import TelegramNotifier
+from handlers.jobs import follow_job, job_ref, progress_keyboard
 from handlers.texts import Lang
 from services.jobs import csv_safe
 from services.sending import JobStarted, Origin
@@ -356,3 +357,37 @@ async def test_shutdown_mid_job_stops_its_follower_cleanly(start_bot: HarnessFac
     await asyncio.gather(*started.tasks, return_exceptions=True)
     assert len(sends(harness.gateways)) <= 3
     assert len(set(sends(harness.gateways))) == len(sends(harness.gateways))
+
+
+async def test_the_restart_question_retires_the_old_progress_messages_stop(
+    start_bot: HarnessFactory,
+) -> None:
+    """The progress message a stopped run left keeps no Stop button once the owner is
+    asked anew (found by the ids stored on the job)."""
+    harness = await start_bot()
+    repo = harness.core.store.messages
+    created = await repo.create_job(
+        NewJob(
+            source="telegram",
+            recipients=tuple(numbers(2)),
+            text="left",
+            encoding="GSM-7",
+            parts=1,
+            provider="smska",
+            user_id=ADMIN,
+            chat_id=ADMIN,
+            lang="en",
+        )
+    )
+    old = await harness.bot.send_message(
+        ADMIN, "progress", reply_markup=progress_keyboard(created.job.id, "en")
+    )
+    await harness.core.jobs.remember_message(created.job.id, ADMIN, old.message_id)
+    notifier = TelegramNotifier(harness.bot, repo)
+    assert await notifier.ask_about_waiting(await harness.core.sender.waiting_jobs()) == 1
+    (left,) = [m for m in harness.bot_messages(ADMIN) if m.message_id == old.message_id]
+    assert buttons(left) == []
+    question = harness.bot_messages(ADMIN)[-1]
+    assert "Of 2: sent 0, not sent 0, unknown whether sent 0, waiting to be sent 2." in plain(
+        question
+    )
