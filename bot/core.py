@@ -174,7 +174,7 @@ async def open_core(
             ),
             recipients=RecipientResolver(sender.recipient, max_recipients=settings.max_recipients),
             store=store,
-            jobs=JobService(messages),
+            jobs=JobService(messages, stale_after=settings.stale_send_age),
         )
     finally:
         if sender is not None:

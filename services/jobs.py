@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from services.sending import JobNotYours
-from storage.db import STORAGE_ERRORS
+from storage.db import STORAGE_ERRORS, utcnow
 from storage.messages import MessageRepository
 from storage.models import JobRecord, MessageRecord, MessageState
 
@@ -112,8 +113,18 @@ def csv_safe(value: str | None) -> str:
 
 
 class JobService:
-    def __init__(self, messages: MessageRepository) -> None:
+    def __init__(
+        self, messages: MessageRepository, *, stale_after: timedelta = timedelta(seconds=85)
+    ) -> None:
         self._messages = messages
+        self._stale_after = stale_after
+
+    async def _settle_stale(self) -> None:
+        """The stop rule, applied wherever rows are shown (as ``StatusService`` does): a
+        row left ``sending`` by a stopped process is ``unknown``, never ``left``."""
+        await self._messages.settle_interrupted(
+            older_than=utcnow() - self._stale_after, bot_starting=False
+        )
 
     async def progress(self, job_id: int) -> JobProgress:
         job = await self._messages.job(job_id)
@@ -142,6 +153,7 @@ class JobService:
     async def rows(self, job_id: int, user_id: int, *, admin: bool = False) -> list[MessageRecord]:
         """Every recipient's row of a job the viewer may see, in order."""
         await self.owned(job_id, user_id, admin=admin)
+        await self._settle_stale()
         return await self._messages.of_job(job_id)
 
     async def mark_told(self, job_id: int) -> None:
@@ -179,6 +191,7 @@ class JobService:
 
     async def recent_jobs(self, user_id: int | None, limit: int = 10) -> list[JobLine]:
         """The newest jobs (of ``user_id``; ``None``: everyone's), with their counts."""
+        await self._settle_stale()
         jobs = await self._messages.recent_jobs(user_id=user_id, limit=limit)
         ids = [job.id for job in jobs]
         counts = await self._messages.counts_of_jobs(ids)

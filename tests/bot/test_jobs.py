@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -391,3 +392,30 @@ async def test_the_restart_question_retires_the_old_progress_messages_stop(
     assert "Of 2: sent 0, not sent 0, unknown whether sent 0, waiting to be sent 2." in plain(
         question
     )
+
+
+async def test_history_and_status_of_a_job_show_rows_a_killed_process_left_as_unknown(
+    start_bot: HarnessFactory,
+) -> None:
+    """A command-line job whose process died mid-request: its rows are past their stale
+    time; /history and /status J show them ``unknown``, never still going."""
+    harness = await start_bot()
+    repo = harness.core.store.messages
+    created = await repo.create_job(
+        NewJob(
+            source="cli",
+            recipients=tuple(numbers(2)),
+            text="killed",
+            encoding="GSM-7",
+            parts=1,
+            provider="smska",
+            user_id=ADMIN,
+        )
+    )
+    for row in created.messages:
+        await repo.mark_sending(row.id, provider="smska", stale_after=timedelta(0))
+    job = created.job.id
+    history = plain(await harness.say(ADMIN, "/history", lang="en"))
+    assert "sent 0, not sent 0, unknown 2, left 0" in history, history
+    status = plain(await harness.say(ADMIN, f"/status J{job}", lang="en"))
+    assert "unknown 2, left 0" in status, status
