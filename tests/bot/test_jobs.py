@@ -22,6 +22,7 @@ from services.sending import JobStarted, Origin
 from storage.messages import NewJob
 from storage.models import MessageState
 from tests.bot.conftest import ADMIN, USER, BotHarness, HarnessFactory, buttons, is_alert, plain
+from tests.bot.test_russian_texts import english_words
 from tests.fakes.gateways import FakeGateways
 
 
@@ -40,9 +41,10 @@ async def submit(
     *,
     user_id: int = ADMIN,
     names: dict[str, str] | None = None,
+    text: str = "bulk hello",
 ) -> JobStarted:
     sender = harness.core.sender
-    prepared = sender.prepare(recipients[0], "bulk hello", "smska")
+    prepared = sender.prepare(recipients[0], text, "smska")
     origin = Origin(source="telegram", user_id=user_id, chat_id=user_id, lang="en")
     return await sender.submit(recipients, prepared, origin, names=names)
 
@@ -419,3 +421,20 @@ async def test_history_and_status_of_a_job_show_rows_a_killed_process_left_as_un
     assert "sent 0, not sent 0, unknown 2, left 0" in history, history
     status = plain(await harness.say(ADMIN, f"/status J{job}", lang="en"))
     assert "unknown 2, left 0" in status, status
+
+
+async def test_a_job_in_russian_carries_no_english_words(start_bot: HarnessFactory) -> None:
+    harness = await start_bot(smska_concurrency=1)
+    harness.gateways.hold = asyncio.Event()
+    started = await submit(harness, numbers(3), names={numbers(3)[0]: "Иван"}, text="всем привет")
+    follower = follow(harness, started, lang="ru")
+    progress = await harness.api.wait_for_message(ADMIN, lambda m: "Рассылка" in m.text)
+    await harness.press(ADMIN, progress, buttons(progress)[0], lang="ru")
+    harness.gateways.hold.set()
+    await follower
+    texts = [*progress.edits, progress.text]
+    texts.append((await harness.say(ADMIN, f"/status J{started.job.id}")).text)
+    texts.append((await harness.say(ADMIN, "/history")).text)
+    for text in texts:
+        assert english_words(text) == [], text
+    assert "остановлена" in progress.text
