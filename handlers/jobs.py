@@ -141,6 +141,8 @@ def _phone_list(rows: list[MessageRecord], lang: Lang) -> str:
 
 
 def summary_text(progress: JobProgress, lang: Lang, queued: list[MessageRecord]) -> str:
+    if progress.left and not progress.stopped:  # still going elsewhere (a repeated start)
+        return progress_text(progress, lang)
     key = "job_done" if progress.left == 0 else "job_stopped_summary"
     text = t(
         lang,
