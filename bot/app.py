@@ -219,6 +219,11 @@ def register_lifecycle(
             )
         if not await core.sender.drain(settings.shutdown_grace_seconds):
             log.warning("sends still in flight at exit: they will be reported as unknown at start")
+        # Their sends have ended: the jobs' progress messages get their summaries.
+        followers = dp["job_deps"].followers
+        if not await followers.wait(min(5.0, settings.shutdown_grace_seconds)):
+            log.warning("job progress messages not finished at exit: stopped")
+        await followers.close()
         tracker.stop()
         for task in tasks:
             task.cancel()

@@ -26,6 +26,7 @@ from services.alerts import AlertService, AlertTemplate
 from services.balance import BalanceService
 from services.contacts import ContactBook
 from services.gateways import Gateways
+from services.jobs import JobService
 from services.limits import Limits, RateLimiter
 from services.previews import PreviewService
 from services.recipients import RecipientResolver
@@ -70,6 +71,7 @@ class Core:
     recipients: RecipientResolver
     store: Repositories
     contacts: ContactBook
+    jobs: JobService
     #: SMS from Alertmanager's webhook, through ``sender`` to what ``recipients`` resolves
     alerts: AlertService = field(init=False)
 
@@ -186,6 +188,7 @@ async def open_core(
             ),
             store=store,
             contacts=ContactBook(book, audit, sender.recipient, {*gateways.known, *gateways.names}),
+            jobs=JobService(messages, stale_after=settings.stale_send_age),
         )
     finally:
         if sender is not None:

@@ -19,6 +19,7 @@ from handlers.admin import create_admin_router
 from handlers.common import create_common_router, create_fallback_router
 from handlers.contacts import create_contacts_router
 from handlers.info import create_info_router
+from handlers.jobs import JobDeps, create_jobs_router
 from handlers.middlewares import AccessMiddleware, DedupeMiddleware, InFlightMiddleware
 from handlers.sending import SendDeps, SendOptions, create_send_router
 from handlers.texts import lang_of, t
@@ -52,6 +53,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         tracker=tracker,
         user_admin=core.users,
         contact_book=core.contacts,
+        job_deps=JobDeps(jobs=core.jobs, interval=settings.progress_edit_seconds),
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
@@ -65,6 +67,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         create_admin_router(),
         create_contacts_router(),  # before /send's flow: a contact card starts a send anew
         create_send_router(),
+        create_jobs_router(),
         create_info_router(),
         create_fallback_router(),
     )

@@ -269,6 +269,10 @@ class Settings(BaseSettings):
     # many recipients: the most one send (a list, a group, a file) may have
     max_recipients: int = Field(default=10_000, ge=1, le=100_000)
 
+    # bulk jobs in the bot: the fewest seconds between two edits of a job's progress
+    # message (Telegram allows about one message a second per chat, edits included)
+    progress_edit_seconds: float = Field(default=3.0, ge=0.05, le=600)
+
     # the HTTP server (API, health, metrics, webhook): off unless HTTP_PORT is set
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=1, le=65535)

@@ -23,9 +23,11 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from handlers.jobs import summary_keyboard
 from handlers.render import recorded_outcome, status_suffix
 from handlers.sending import waiting_job_keyboard
 from handlers.texts import Html, Lang, as_lang, state_name, t
+from services.jobs import JobProgress
 from services.kinds import ErrorKind
 from storage.messages import MessageRepository
 from storage.models import JobRecord, MessageRecord
@@ -153,22 +155,73 @@ class TelegramNotifier:
                 more=Html(more),
                 text=job.text if len(job.text) <= 300 else job.text[:299] + "…",
             )
+            keyboard = waiting_job_keyboard(job.id, lang)
+            if job.total > 1:  # a job of many: where all of it stands, and its report
+                progress = JobProgress(job, await self._messages.job_counts(job.id))
+                text += _job_counts(progress, lang)
+                keyboard = summary_keyboard(progress, lang)
             try:
-                await self._bot.send_message(
-                    job.chat_id, text, reply_markup=waiting_job_keyboard(job.id, lang)
-                )
+                await self._bot.send_message(job.chat_id, text, reply_markup=keyboard)
             except TelegramAPIError as exc:
                 log.warning("job %s: could not ask chat %s: %s", job.id, job.chat_id, exc)
                 continue
+            if job.total > 1:  # its settled rows are told by these counts
+                await self._messages.mark_job_notified(job.id)
+                await self._retire_progress(job)
             asked += 1
         return asked
+
+    async def _report_job(self, job: JobRecord) -> bool:
+        """A job of many whose owner never saw its summary (a stop came first): one
+        message with its counts and Report, instead of one per recipient. A job with
+        rows still ``queued`` is left to ``ask_about_waiting``."""
+        if job.chat_id is None:
+            return False
+        progress = JobProgress(job, await self._messages.job_counts(job.id))
+        if progress.left:
+            return False
+        lang = as_lang(job.lang)
+        text = t(lang, "job_interrupted", id=job.id) + _job_counts(progress, lang)
+        try:
+            await self._bot.send_message(
+                job.chat_id, text, reply_markup=summary_keyboard(progress, lang)
+            )
+        except TelegramAPIError as exc:
+            log.warning("job %s: could not tell chat %s: %s", job.id, job.chat_id, exc)
+            return False
+        await self._messages.mark_job_notified(job.id)
+        await self._retire_progress(job)
+        return True
+
+    async def _retire_progress(self, job: JobRecord) -> None:
+        """The progress message the last run left: its Stop button has nothing to stop
+        (the new message has the buttons that do)."""
+        if job.progress_chat_id is None or job.progress_message_id is None:
+            return
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id=job.progress_chat_id, message_id=job.progress_message_id
+            )
+        except TelegramAPIError as exc:
+            log.info("job %s: its old progress message kept its buttons: %s", job.id, exc)
 
     async def report_unreported(self, records: list[MessageRecord]) -> int:
         """Tell senders what became of sends whose answer never reached them: the bot
         stopped mid-send (outcome unknown), or the reply itself failed. A sender not
         reached now is tried again at the next start."""
         told = 0
+        jobs: dict[int, JobRecord | None] = {}
+        singles = []
         for record in records:
+            if record.job_id is not None and record.job_id not in jobs:
+                jobs[record.job_id] = await self._messages.job(record.job_id)
+            job = jobs.get(record.job_id) if record.job_id is not None else None
+            if job is None or job.total <= 1:
+                singles.append(record)
+        for job in jobs.values():
+            if job is not None and job.total > 1 and await self._report_job(job):
+                told += sum(1 for r in records if r.job_id == job.id)
+        for record in singles:
             lang = record_lang(record)
             if record.error_kind == ErrorKind.INTERRUPTED:
                 text = t(lang, "recovered_unknown", id=record.id, phone=record.recipient)
@@ -193,3 +246,15 @@ class TelegramNotifier:
             log.warning("#%s: could not write to chat %s: %s", record.id, record.chat_id, exc)
             return False
         return True
+
+
+def _job_counts(progress: JobProgress, lang: Lang) -> str:
+    return t(
+        lang,
+        "job_waiting_counts",
+        total=progress.total,
+        sent=progress.sent,
+        failed=progress.failed,
+        unknown=progress.unknown,
+        queued=progress.queued,
+    )

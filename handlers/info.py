@@ -7,6 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from handlers.common import answer_lines
+from handlers.jobs import JobDeps, answer_job_status, job_history_line, job_ref
 from handlers.parsing import parse_int
 from handlers.render import error_reason, fmt_time, status_text
 from handlers.texts import TEXTS, Html, Lang, amount_with_unit, esc, state_name, t
@@ -68,8 +69,13 @@ def create_info_router() -> Router:
         user: UserRecord,
         status_service: StatusService,
         tracker: DeliveryTracker,
+        job_deps: JobDeps,
     ) -> None:
         ref = (command.args or "").strip()
+        job_id = job_ref(ref)
+        if job_id is not None:  # /status J12: a job (/status 12 stays a message)
+            await answer_job_status(message, job_id, lang, user, job_deps)
+            return
         reply = message.reply_to_message
         found = await status_service.lookup(
             ref,
@@ -94,7 +100,7 @@ def create_info_router() -> Router:
         command: CommandObject,
         lang: Lang,
         user: UserRecord,
-        status_service: StatusService,
+        job_deps: JobDeps,
     ) -> None:
         limit = HISTORY_DEFAULT
         if command.args:
@@ -103,17 +109,20 @@ def create_info_router() -> Router:
                 await message.answer(t(lang, "history_usage"))
                 return
             limit = parsed
-        records = await status_service.recent(
-            user_id=None if user.is_admin else user.user_id, limit=limit
-        )
-        if not records:
+        jobs = await job_deps.jobs.recent_jobs(None if user.is_admin else user.user_id, limit=limit)
+        if not jobs:
             await message.answer(t(lang, "history_empty"))
             return
         lines = [t(lang, "history_title")]
-        for r in records:
+        for line in jobs:
+            job = line.progress.job
             who = ""
             if user.is_admin:
-                who = f" · {esc(r.user_name or r.user_id or source_name(lang, r.source))}"
+                who = f" · {esc(job.user_name or job.user_id or source_name(lang, job.source))}"
+            r = line.first
+            if r is None or line.progress.total > 1:  # a job of several: one line
+                lines.append(job_history_line(line, lang, who))
+                continue
             preview = r.text if len(r.text) <= 40 else r.text[:39] + "…"
             lines.append(
                 f"#{r.id} {esc(fmt_time(r.created_at))} → +{esc(r.recipient)} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -24,6 +25,9 @@ from services.records import MessageState, UserRecord
 from services.replies import Replies
 from services.sending import JobNotYours, Origin, SendOutcome, SendService
 from services.status import DeliveryTracker
+
+if TYPE_CHECKING:  # handlers.jobs imports this module
+    from handlers.jobs import JobDeps
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +261,7 @@ def create_send_router() -> Router:
         lang: Lang,
         user: UserRecord,
         send_deps: SendDeps,
+        job_deps: JobDeps,
     ) -> None:
         try:
             started = await send_deps.sender.resume(callback_data.job, user.user_id)
@@ -275,6 +280,13 @@ def create_send_router() -> Router:
                 await safe_edit(target, t(lang, "job_nothing_left"))
             return
         await safe_answer(query, t(lang, "sending"))
+        if started.job.total > 1 and query.bot is not None:
+            # A job of many goes on in the background, in this one message.
+            chat_id = target.chat.id if target is not None else user.user_id
+            job_deps.follow(
+                query.bot, chat_id, target.message_id if target else None, started, lang
+            )
+            return
         if target is not None:
             await safe_edit(target, t(lang, "sending"))
         outcomes = await started.outcomes()

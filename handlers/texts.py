@@ -233,8 +233,8 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "balance_error": {"ru": "{gateway}: ❌ {reason}", "en": "{gateway}: ❌ {reason}"},
     "status_usage": {
-        "ru": "Напишите <code>/status 42</code> (номер сообщения или ID шлюза) или ответьте /status на моё сообщение об отправке.",
-        "en": "Write <code>/status 42</code> (the message number or the gateway's id), or reply /status to my send message.",
+        "ru": "Напишите <code>/status 42</code> (номер сообщения или ID шлюза) или ответьте /status на моё сообщение об отправке; рассылка: <code>/status J12</code>.",
+        "en": "Write <code>/status 42</code> (the message number or the gateway's id), or reply /status to my send message; a job: <code>/status J12</code>.",
     },
     "status_not_found": {
         "ru": "Сообщение «{ref}» не найдено.",
@@ -683,6 +683,81 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "contact_save_gone": {
         "ru": "Эта кнопка устарела: пришлите карточку контакта ещё раз.",
         "en": "This button is too old: share the contact card again.",
+    },
+    # --- bulk jobs: progress, Stop, Report, /history and /status of a job ---
+    "job_progress": {
+        "ru": "📤 Рассылка <code>J{id}</code>: {bar}\n"
+        "отправлено {sent} · не отправлено {failed} · неизвестно {unknown} · осталось {left}",
+        "en": "📤 Job <code>J{id}</code>: {bar}\n"
+        "sent {sent} · not sent {failed} · unknown {unknown} · left {left}",
+    },
+    "job_progress_stopping": {
+        "ru": "\n⏹ Останавливаю: начатые отправки завершаются, новые не начинаются.",
+        "en": "\n⏹ Stopping: sends under way finish, no new ones start.",
+    },
+    "job_done": {
+        "ru": "✅ Рассылка <code>J{id}</code> завершена: из {total} отправлено {sent}, "
+        "не отправлено {failed}, неизвестно, ушло ли, {unknown}.",
+        "en": "✅ Job <code>J{id}</code> is done: of {total}, sent {sent}, not sent {failed}, "
+        "unknown whether sent {unknown}.",
+    },
+    "job_stopped_summary": {
+        "ru": "⏹ Рассылка <code>J{id}</code> остановлена: из {total} отправлено {sent}, "
+        "не отправлено {failed}, неизвестно, ушло ли, {unknown}; не отправлялись и ждут "
+        "вашего решения: {queued}.",
+        "en": "⏹ Job <code>J{id}</code> was stopped: of {total}, sent {sent}, not sent {failed}, "
+        "unknown whether sent {unknown}; not sent and waiting for your choice: {queued}.",
+    },
+    "job_left_list": {"ru": "\nЖдут: {phones}", "en": "\nWaiting: {phones}"},
+    "job_more": {"ru": " и ещё {count}", "en": " and {count} more"},
+    "button_job_stop": {"ru": "⏹ Остановить", "en": "⏹ Stop"},
+    "button_job_report": {"ru": "📄 Отчёт", "en": "📄 Report"},
+    "job_stopping": {
+        "ru": "⏹ Останавливаю: начатые отправки завершаются…",
+        "en": "⏹ Stopping: sends under way finish…",
+    },
+    "job_report_sending": {"ru": "📄 Отправляю отчёт…", "en": "📄 Sending the report…"},
+    "job_report_caption": {
+        "ru": "📄 Отчёт по рассылке <code>J{id}</code>: каждый получатель и его состояние.",
+        "en": "📄 Report of job <code>J{id}</code>: every recipient and its state.",
+    },
+    "job_status_title": {
+        "ru": "📤 Рассылка <code>J{id}</code> ({at}, {gateway}): получателей {total}\n"
+        "отправлено {sent} (доставлено {delivered}, не доставлено {undelivered}), "
+        "не отправлено {failed}, неизвестно {unknown}, осталось {left}",
+        "en": "📤 Job <code>J{id}</code> ({at}, {gateway}): {total} recipients\n"
+        "sent {sent} (delivered {delivered}, not delivered {undelivered}), "
+        "not sent {failed}, unknown {unknown}, left {left}",
+    },
+    "job_status_stopped": {
+        "ru": "⏹ Остановлена: оставшиеся не отправлялись.",
+        "en": "⏹ Stopped: what is left was not sent.",
+    },
+    "job_status_row": {
+        "ru": "<code>+{phone}</code>{name}: {state}",
+        "en": "<code>+{phone}</code>{name}: {state}",
+    },
+    "job_status_more": {"ru": "… и ещё {count}", "en": "… and {count} more"},
+    "status_job_not_found": {
+        "ru": "Рассылка «{ref}» не найдена.",
+        "en": "No job “{ref}” found.",
+    },
+    "job_history_line": {
+        "ru": "📤 <code>J{id}</code> {at} → получателей {total} ({gateway}): отправлено {sent}, "
+        "не отправлено {failed}, неизвестно {unknown}, осталось {left}{who}\n    {text}",
+        "en": "📤 <code>J{id}</code> {at} → {total} recipients ({gateway}): sent {sent}, "
+        "not sent {failed}, unknown {unknown}, left {left}{who}\n    {text}",
+    },
+    "job_interrupted": {
+        "ru": "⚠️ Бот перезапускался во время рассылки <code>J{id}</code>; "
+        "отправлять больше нечего.",
+        "en": "⚠️ The bot restarted during job <code>J{id}</code>; nothing is left to send.",
+    },
+    "job_waiting_counts": {
+        "ru": "\nВсего {total}: отправлено {sent}, не отправлено {failed}, неизвестно, "
+        "ушло ли, {unknown}, ждут отправки {queued}.",
+        "en": "\nOf {total}: sent {sent}, not sent {failed}, unknown whether sent {unknown}, "
+        "waiting to be sent {queued}.",
     },
 }
 

@@ -435,11 +435,14 @@ class SendService:
         return waiting
 
     async def resume(self, job_id: int, user_id: int) -> JobStarted:
-        """Send what a job still has ``queued`` (the owner's choice after a stop).
+        """Send what a job still has ``queued`` (the owner's choice after a stop or a
+        restart; a Stop is lifted).
         Raises ``JobNotYours``, or ``UnknownProvider`` when its gateway is no longer
         configured here (nothing is sent; the owner may cancel it)."""
         job = await self._owned(job_id, user_id)
         self.gateways.get(job.gateway)  # UnknownProvider if no longer configured here
+        if job.stopped_at is not None:
+            await self._messages.clear_stop(job_id)  # its rows may be claimed again
         rows = [
             r
             for r in await self._messages.of_job(job_id)
@@ -463,6 +466,15 @@ class SendService:
             raise JobNotYours(f"There is no job {job_id} of yours.")
         return job
 
+    async def _job_stopped(self, record: MessageRecord) -> bool:
+        """Whether the row's job was stopped (a hint: ``mark_sending`` decides)."""
+        if record.job_id is None:
+            return False
+        try:
+            return await self._messages.job_stopped(record.job_id)
+        except STORAGE_ERRORS:
+            return False
+
     async def _deliver(self, record: MessageRecord, text: SmsText, provider: str) -> SendOutcome:
         failed: list[FailedAttempt] = []
         chain = self.gateways.chain(provider)
@@ -479,6 +491,10 @@ class SendService:
             error: ProviderError | None = None
             async with self._slots[name]:
                 if name in self._pacers:
+                    if not failed and await self._job_stopped(record):
+                        # not a paced turn to wait for: its claim would be refused
+                        log.info("send #%s: its job was stopped: not sending it", record.id)
+                        return SendOutcome(record, duplicate=True)
                     await self._pacers[name].wait()
                 try:
                     marked, claimed = await self._messages.mark_sending(
@@ -491,6 +507,10 @@ class SendService:
                     log.error("send #%s: could not be marked sending: %s", record.id, exc)
                     error = RecordNotWritten(name, _storage_reason(exc))
                     return await self._settle(record, MessageState.FAILED, error, failed)
+                if not claimed and marked.state == MessageState.QUEUED:
+                    # Its job was stopped: no request starts after the stop is written.
+                    log.info("send #%s: its job was stopped: not sending it", record.id)
+                    return SendOutcome(marked, failed_attempts=tuple(failed), duplicate=True)
                 if not claimed:
                     # Claimed or settled by someone else meanwhile (a second resume, a
                     # stop seen from outside): its request is theirs or must not be made.

@@ -98,6 +98,11 @@ INTERRUPTED = "Interrupted"  # error kind: the process stopped while the request
 NOT_STARTED = "NotStarted"  # error kind: the process stopped before the request was made
 CANCELLED = "Cancelled"  # error kind: the owner cancelled it before it was sent
 _FAILED_DELIVERY = "('rejected', 'expired', 'deleted')"
+#: a row whose job was not stopped (see ``mark_sending``)
+_NOT_STOPPED = (
+    " AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = messages.job_id "
+    "AND jobs.stopped_at IS NOT NULL)"
+)
 #: rows whose bot answer is behind their state, or whose failed delivery was not told;
 #: the same expression as the partial index messages_answers, so that it is used
 _ANSWER_DUE = (
@@ -117,6 +122,8 @@ class _Change:
     detail: str | None
     expect: tuple[MessageState, ...]
     fields: dict[str, object]
+    #: a further condition of the row (SQL of ours, no parameters): unmet, it does not move
+    guard: str = ""
 
 
 class MessageRepository:
@@ -294,6 +301,87 @@ class MessageRepository:
         )
         return [int(r["job_id"]) for r in rows]
 
+    async def stop_job(self, job_id: int) -> bool:
+        """Stop a job: from this commit on none of its ``queued`` rows is claimed for
+        sending (``mark_sending``). False if it was stopped already."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET stopped_at = ? WHERE id = ? AND stopped_at IS NULL",
+                (to_db_time(utcnow()), job_id),
+            )
+            return cursor.rowcount == 1
+
+    async def mark_job_notified(self, job_id: int) -> None:
+        """The owner was told about every settled row of the job (its summary)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET notified = 1 WHERE job_id = ? "
+                "AND state NOT IN ('queued', 'sending')",
+                (job_id,),
+            )
+
+    async def job_stopped(self, job_id: int) -> bool:
+        row = await self._db.fetchone("SELECT stopped_at FROM jobs WHERE id = ?", (job_id,))
+        return row is not None and row["stopped_at"] is not None
+
+    async def clear_stop(self, job_id: int) -> None:
+        """Its owner resumes a stopped job: its rows may be claimed again."""
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE jobs SET stopped_at = NULL WHERE id = ?", (job_id,))
+
+    async def set_progress_message(self, job_id: int, chat_id: int, message_id: int) -> None:
+        """The bot's message that shows this job's progress (found again after a restart)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE jobs SET progress_chat_id = ?, progress_message_id = ? WHERE id = ?",
+                (chat_id, message_id, job_id),
+            )
+
+    async def job_counts(self, job_id: int) -> dict[str, int]:
+        """How many of a job's rows are in each state (states with none left out)."""
+        rows = await self._db.fetchall(
+            "SELECT state, COUNT(*) AS n FROM messages WHERE job_id = ? GROUP BY state",
+            (job_id,),
+        )
+        return {str(r["state"]): int(r["n"]) for r in rows}
+
+    async def recent_jobs(self, *, user_id: int | None, limit: int) -> list[JobRecord]:
+        """The newest jobs (of ``user_id``; ``None``: everyone's), newest first."""
+        if user_id is None:
+            rows = await self._db.fetchall("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = await self._db.fetchall(
+                "SELECT * FROM jobs WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
+            )
+        return [JobRecord.from_row(r) for r in rows]
+
+    async def counts_of_jobs(self, job_ids: list[int]) -> dict[int, dict[str, int]]:
+        """``job_counts`` of many jobs in one query."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" for _ in job_ids)
+        rows = await self._db.fetchall(
+            "SELECT job_id, state, COUNT(*) AS n FROM messages "  # noqa: S608 - only marks
+            f"WHERE job_id IN ({marks}) GROUP BY job_id, state",
+            tuple(job_ids),
+        )
+        counts: dict[int, dict[str, int]] = {job_id: {} for job_id in job_ids}
+        for r in rows:
+            counts[int(r["job_id"])][str(r["state"])] = int(r["n"])
+        return counts
+
+    async def first_of_jobs(self, job_ids: list[int]) -> dict[int, MessageRecord]:
+        """The first row of each job (for a job of one: its only row)."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" for _ in job_ids)
+        rows = await self._db.fetchall(
+            "SELECT * FROM messages WHERE id IN (SELECT MIN(id) FROM messages "  # noqa: S608
+            f"WHERE job_id IN ({marks}) GROUP BY job_id)",
+            tuple(job_ids),
+        )
+        return {int(r["job_id"]): MessageRecord.from_row(r) for r in rows}
+
     async def cancel_queued(self, job_id: int, reason: str) -> list[MessageRecord]:
         """The owner chose not to send what is left of a job: its ``queued`` rows become
         ``failed`` (kind ``Cancelled``; nothing of them was sent)."""
@@ -362,6 +450,7 @@ class MessageRepository:
             condition = ""
             if change.expect:
                 condition = f" AND state IN ({', '.join('?' for _ in change.expect)})"
+            condition += change.guard
             rows = await conn.execute_fetchall(
                 f"UPDATE messages SET state = ?, updated_at = ?{assignments} "  # noqa: S608 - column names are ours
                 f"WHERE id = ?{condition} RETURNING *",
@@ -439,18 +528,30 @@ class MessageRepository:
 
         ``stale_after``: longer than this request can take, by the sending process's own
         deadline; any process reading the row later calls it stale only after that,
-        whatever its own settings say."""
+        whatever its own settings say.
+
+        A ``queued`` row of a stopped job is not claimed: the stop and this claim are
+        each one write, so no request starts after a stop is on disk (the row stays
+        ``queued`` for its owner to resume or cancel)."""
         now = utcnow()
-        return await self._move(
-            message_id,
-            MessageState.SENDING,
-            provider,
-            None,
-            (MessageState.SENDING,) if failover else (MessageState.QUEUED,),
-            provider=provider,
-            sending_at=to_db_time(now),
-            stale_at=to_db_time(now + stale_after) if stale_after is not None else None,
+        applied = await self._changes.submit(
+            _Change(
+                message_id,
+                MessageState.SENDING,
+                provider,
+                None,
+                (MessageState.SENDING,) if failover else (MessageState.QUEUED,),
+                {
+                    "provider": provider,
+                    "sending_at": to_db_time(now),
+                    "stale_at": to_db_time(now + stale_after) if stale_after is not None else None,
+                },
+                guard="" if failover else _NOT_STOPPED,
+            )
         )
+        if applied is None:
+            raise KeyError(message_id)
+        return applied
 
     async def mark_failed(
         self, message_id: int, *, provider: str, error_kind: str, error_text: str

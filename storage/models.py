@@ -138,6 +138,11 @@ class JobRecord:
     text: str
     idempotency_key: str | None
     total: int
+    #: its owner stopped it: no request starts after this (its rows left ``queued``)
+    stopped_at: datetime | None = None
+    #: the bot's progress message about it (found again after a restart)
+    progress_chat_id: int | None = None
+    progress_message_id: int | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> JobRecord:
@@ -155,6 +160,9 @@ class JobRecord:
             text=row["text"],
             idempotency_key=row["idempotency_key"],
             total=row["total"],
+            stopped_at=from_db_time(row["stopped_at"]),
+            progress_chat_id=row["progress_chat_id"],
+            progress_message_id=row["progress_message_id"],
         )
 
 
