@@ -30,6 +30,19 @@ class PreviewClaim:
     user_id: int
 
 
+#: A quota over this window or longer counts SMS (a row per recipient); a shorter
+#: one counts sends (a job, of one recipient or of many, is one send).
+SMS_QUOTA_WINDOW = timedelta(days=1)
+#: how the rows in a quota's window are counted: SMS, or sends (rows before jobs: one each)
+_SMS = "COUNT(*)"
+_SENDS = "COUNT(DISTINCT COALESCE(job_id, -id))"
+
+
+def counts_sms(window: timedelta) -> bool:
+    """Whether a quota over ``window`` counts SMS (else sends): see ``SMS_QUOTA_WINDOW``."""
+    return window >= SMS_QUOTA_WINDOW
+
+
 class QuotaExceeded(Exception):
     """Refused inside the recording transaction: the user's limit for a window is used up."""
 
@@ -53,7 +66,8 @@ class NewMessage:
     chat_id: int | None = None
     idempotency_key: str | None = None
     lang: str | None = None
-    #: (limit, window) pairs checked atomically with the insert; 0 means no limit
+    #: (limit, window) pairs checked atomically with the insert; 0 means no limit. A
+    #: window of a day or more counts SMS, a shorter one sends (``counts_sms``).
     quotas: tuple[tuple[int, timedelta], ...] = ()
     #: a preview used up by this send, atomically with the insert
     preview: PreviewClaim | None = None
@@ -189,13 +203,17 @@ class MessageRepository:
         for limit, window in new.quotas:
             if limit <= 0 or new.user_id is None:
                 continue
+            # A window under a day counts sends (a job of many is one); a day or more
+            # counts SMS (a row per recipient), so that a job is checked as a whole.
+            sms = counts_sms(window)
             cursor = await conn.execute(
-                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM messages "
-                "WHERE user_id = ? AND created_at >= ?",
+                f"SELECT {_SMS if sms else _SENDS} AS n, MIN(created_at) AS oldest "  # noqa: S608 - ours
+                "FROM messages WHERE user_id = ? AND created_at >= ?",
                 (new.user_id, to_db_time(utcnow() - window)),
             )
             usage = await cursor.fetchone()
-            if usage is not None and usage["n"] + len(new.recipients) > limit:
+            wanted = len(new.recipients) if sms else 1
+            if usage is not None and usage["n"] + wanted > limit:
                 raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
         job_rows = await conn.execute_fetchall(
             """INSERT INTO jobs (created_at, source, user_id, user_name, chat_id, lang,
@@ -703,6 +721,14 @@ class MessageRepository:
     async def count_since(self, user_id: int, since: datetime) -> int:
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS n FROM messages WHERE user_id = ? AND created_at >= ?",
+            (user_id, to_db_time(since)),
+        )
+        return int(row["n"]) if row else 0
+
+    async def count_sends_since(self, user_id: int, since: datetime) -> int:
+        """Sends (jobs: one however many recipients it has) since ``since``."""
+        row = await self._db.fetchone(
+            f"SELECT {_SENDS} AS n FROM messages WHERE user_id = ? AND created_at >= ?",  # noqa: S608 - ours
             (user_id, to_db_time(since)),
         )
         return int(row["n"]) if row else 0
