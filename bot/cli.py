@@ -42,6 +42,7 @@ from services.errors import (
 )
 
 if TYPE_CHECKING:
+    from bot.cli_bulk import BulkRequest, EntryList
     from storage.models import UserRecord
     from storage.strangers import StrangerRecord
 
@@ -139,9 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    send.add_argument("phone", metavar="PHONE", help=say("help_phone"))
-    send.add_argument("text", metavar="TEXT", nargs="+", help=say("help_text"))
+    send.add_argument("phone", metavar="RECIPIENTS", help=say("help_phone"))
+    # "*": with --to-file the first word is the text's too (checked in main)
+    send.add_argument("text", metavar="TEXT", nargs="*", help=say("help_text"))
     send.add_argument("--key", metavar="KEY", help=say("help_key", limit=MAX_KEY_LENGTH))
+    send.add_argument("--to-file", metavar="FILE", help=say("help_to_file"))
+    send.add_argument("--skip-invalid", action="store_true", help=say("help_skip_invalid"))
     common(send, say("help_send_gateway"))
 
     balance = sub.add_parser("balance", help=say("help_balance"))
@@ -220,7 +224,13 @@ def chosen_gateway(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "send":
+        if args.to_file is not None:  # every word is the text's
+            args.text, args.phone = [args.phone, *args.text], None
+        elif not args.text:
+            parser.error(say("text_required"))
     output = Output(getattr(args, "json", False), sys.stdout, sys.stderr)
     gateway, problem = chosen_gateway(args)
     if problem is not None:
@@ -274,8 +284,26 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     level = "ERROR" if settings.log_level == "INFO" else settings.log_level
     configure_logging(level, settings.secret_values())
     install_redacting_hooks(settings.secret_values())
+    from bot.cli_bulk import BulkRequest, EntryFileError, entries_of_argument
+
     text = ""
+    listed: EntryList | None = None
     if args.command == "send":
+        if args.to_file == "-" and args.text == ["-"]:
+            message = say("both_from_stdin")
+            return output.emit(
+                EXIT_USAGE,
+                say("error_nothing_sent", message=message),
+                {"error": message, "error_kind": "InvalidInput"},
+            )
+        try:
+            listed = _listed(args, stdin, settings.max_recipients)
+        except (EntryFileError, InvalidInput) as exc:
+            return output.emit(
+                EXIT_USAGE,
+                say("error_nothing_sent", message=exc),
+                {"error": str(exc), "error_kind": type(exc).__name__},
+            )
         text = " ".join(args.text)
         if args.text == ["-"]:
             text = _read_stdin(stdin).rstrip("\n")
@@ -287,8 +315,14 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
 
     async def command() -> int:
         redact_loop_errors(settings.secret_values())
+        if args.command == "send" and listed is not None:
+            request = BulkRequest(listed, text, gateway, args.key, args.skip_invalid)
+            return await _send_many(settings, output, request)
         if args.command == "send":
-            return await _send(settings, output, args.phone, text, gateway, args.key)
+            request = BulkRequest(
+                entries_of_argument(args.phone), text, gateway, args.key, args.skip_invalid
+            )
+            return await _send(settings, output, args.phone, text, gateway, args.key, request)
         if args.command == "balance":
             return await _balance(settings, output, gateway)
         if args.command == "status":
@@ -311,6 +345,26 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
 _CHECKED_LATER = frozenset({"text", "phone", "key"})
 
 
+def _listed(args: argparse.Namespace, stdin: TextIO | None, limit: int) -> EntryList | None:
+    """The recipients of a send to many (``--to-file``, or a list in the argument);
+    None for one recipient as before. Raises ``EntryFileError``, ``TooManyRecipients``."""
+    from bot.cli_bulk import entries_of_argument, read_entries_file
+
+    if args.to_file is not None:
+        return read_entries_file(args.to_file, stdin, limit)
+    if any(separator in args.phone for separator in ",;\n"):
+        return entries_of_argument(args.phone)
+    return None
+
+
+async def _send_many(settings: Settings, output: Output, request: BulkRequest) -> int:
+    from bot.cli_bulk import send_job
+    from bot.core import open_core
+
+    async with open_core(settings) as core:
+        return await send_job(core, settings, output, request)
+
+
 def _argument_name(attr: str) -> str:
     """How the person typed the argument ``attr`` names."""
     if attr == "ref":
@@ -319,7 +373,9 @@ def _argument_name(attr: str) -> str:
         return say("argument_name")
     if attr == "user_id":
         return say("argument_user_id")
-    return {"gateway": "--gateway", "old_gateway": "--provider"}.get(attr, attr)
+    return {"gateway": "--gateway", "old_gateway": "--provider", "to_file": "--to-file"}.get(
+        attr, attr
+    )
 
 
 def _argument_not_utf8(args: argparse.Namespace) -> str | None:
@@ -343,12 +399,25 @@ def _read_stdin(stdin: TextIO | None) -> str:
 
 
 async def _send(
-    settings: Settings, output: Output, phone: str, text: str, provider: str | None, key: str | None
+    settings: Settings,
+    output: Output,
+    phone: str,
+    text: str,
+    provider: str | None,
+    key: str | None,
+    request: BulkRequest | None = None,
 ) -> int:
+    from bot.cli_bulk import send_job
     from bot.core import open_core
+    from services.recipients import looks_like_number
     from services.sending import Origin
 
     async with open_core(settings) as core:
+        entry = phone.strip()
+        book = core.recipients.book
+        if request is not None and book is not None and entry and not looks_like_number(entry):
+            # a contact's or a group's name
+            return await send_job(core, settings, output, request)
         try:
             prepared = core.sender.prepare(phone, text, provider)
         except InvalidInput as exc:

@@ -218,6 +218,8 @@ class SendService:
         self._in_flight: set[asyncio.Task[object]] = set()
         #: rows being sent by this process now (a second resume does not take them)
         self._active: set[int] = set()
+        #: ``hold()`` was called: no new request is made
+        self._held = False
 
     def prepare(self, recipient: str, text: str, provider: str | None = None) -> PreparedSend:
         """Validate everything that can be checked before a request; raise ``InvalidInput``."""
@@ -226,6 +228,12 @@ class SendService:
         sms_text = analyze_text(text)
         gateway.check_text(sms_text)
         return PreparedSend(recipient=number, text=sms_text, provider=gateway.name)
+
+    def hold(self) -> None:
+        """Make no new request from now on (the command line stopping mid-job): a row
+        whose request is out finishes and is recorded; a row still waiting for its
+        turn is left ``queued``, nothing of it sent (its outcome says ``queued``)."""
+        self._held = True
 
     def _track(self, task: asyncio.Task[object]) -> None:
         self._in_flight.add(task)
@@ -480,6 +488,8 @@ class SendService:
             async with self._slots[name]:
                 if name in self._pacers:
                     await self._pacers[name].wait()
+                if self._held and not failed:
+                    return SendOutcome(record)  # still queued: nothing of it was sent
                 try:
                     marked, claimed = await self._messages.mark_sending(
                         record.id,
