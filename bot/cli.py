@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("ref", metavar="ID", help=say("help_ref"))
     common(status, say("help_status_gateway"))
     _add_users_parser(sub)
+    job = sub.add_parser("job", help=say("help_job"), description=say("job_description"))
+    job.add_argument("action", choices=["resume", "cancel"], help=say("help_job_action"))
+    job.add_argument("job_id", metavar="N", help=say("help_job_id"))
+    job.add_argument("--json", action="store_true", help=say("help_json"))
     return parser
 
 
@@ -225,8 +229,13 @@ def chosen_gateway(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Known args first: TEXT may come after an option (``send 7912... --json Disk full``);
+    # with a list of recipients its words are the leftovers here.
+    args, extra = parser.parse_known_args(argv)
+    if extra and (args.command != "send" or any(w.startswith("-") and w != "-" for w in extra)):
+        parser.error(say("unrecognized", words=" ".join(extra)))
     if args.command == "send":
+        args.text = [*args.text, *extra]
         if args.to_file is not None:  # every word is the text's
             args.text, args.phone = [args.phone, *args.text], None
         elif not args.text:
@@ -329,6 +338,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return await _status(settings, output, args.ref, gateway)
         if args.command == "users":
             return await _users(settings, output, args)
+        if args.command == "job":
+            return await _job(settings, output, args.action, args.job_id)
         raise AssertionError(args.command)  # pragma: no cover
 
     try:
@@ -357,6 +368,22 @@ def _listed(args: argparse.Namespace, stdin: TextIO | None, limit: int) -> Entry
     return None
 
 
+async def _job(settings: Settings, output: Output, action: str, raw: str) -> int:
+    from bot.cli_bulk import job_command
+    from bot.core import open_core
+
+    job_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
+    if job_id <= 0:
+        message = say("not_a_job_id", raw=printable_text(raw)[:40])
+        return output.emit(
+            EXIT_USAGE,
+            say("error_nothing_sent", message=message),
+            {"error": message, "error_kind": "InvalidInput"},
+        )
+    async with open_core(settings) as core:
+        return await job_command(core, settings, output, action, job_id)
+
+
 async def _send_many(settings: Settings, output: Output, request: BulkRequest) -> int:
     from bot.cli_bulk import send_job
     from bot.core import open_core
@@ -373,6 +400,8 @@ def _argument_name(attr: str) -> str:
         return say("argument_name")
     if attr == "user_id":
         return say("argument_user_id")
+    if attr == "job_id":
+        return "N"
     return {"gateway": "--gateway", "old_gateway": "--provider", "to_file": "--to-file"}.get(
         attr, attr
     )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.cli import WRITE_RETRY_SECONDS, Output, describe_error
 from bot.exit_codes import (
+    EXIT_NOT_FOUND,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
@@ -38,7 +39,7 @@ from storage.models import MessageRecord, MessageState
 if TYPE_CHECKING:
     from bot.core import Core
     from bot.settings import Settings
-    from services.sending import SendOutcome
+    from services.sending import JobStarted, SendOutcome
 
 #: the progress bar is redrawn at most this often (seconds)
 PROGRESS_INTERVAL = 0.25
@@ -322,11 +323,32 @@ async def send_job(core: Core, settings: Settings, output: Output, request: Bulk
         idempotency_key=None if request.key is None else f"cli:{request.key}",
         names=resolution.names(),
     )
-    progress = Progress(output.err, len(started.records))
+    return await _report(
+        core, settings, output, started, stop, base, skipped=bool(problems.refused)
+    )
+
+
+async def _report(
+    core: Core,
+    settings: Settings,
+    output: Output,
+    started: JobStarted,
+    stop: list[str],
+    base: dict[str, Any],
+    *,
+    skipped: bool,
+) -> int:
+    """Wait for the job's sends (drawing the progress), then print every recipient's
+    result and say what a stop left; the exit code."""
+    progress = Progress(output.err, len(started.tasks))
     outcomes = await _wait(started.tasks, progress)
-    records = list(started.records)
     by_id = {o.record.id: o for o in outcomes}
-    records = [by_id[r.id].record if r.id in by_id else r for r in records]
+    job = started.job
+    records = await core.store.messages.of_job(job.id)
+    # a result the database refused is shown as the gateway said
+    records = [
+        by_id[r.id].record if by_id.get(r.id) and by_id[r.id].unrecorded else r for r in records
+    ]
     if started.duplicate:
         records = [
             await core.sender.wait_settled(r, settings.max_request_seconds + 5) for r in records
@@ -336,13 +358,14 @@ async def send_job(core: Core, settings: Settings, output: Output, request: Bulk
         print(say("bulk_not_recorded", count=len(unrecorded)), file=output.err)
         if not await core.sender.drain(WRITE_RETRY_SECONDS):
             print(say("bulk_still_not_recorded"), file=output.err)
-    job = started.job
     queued = [r for r in records if r.state == MessageState.QUEUED]
     interrupted = bool(stop) and bool(queued)
+    if interrupted:
+        await core.store.messages.mark_job_stopped(job.id)
     counts: dict[str, int] = defaultdict(int)
     for record in records:
         counts[str(record.state)] += 1
-    code = job_exit_code(records, skipped=bool(problems.refused), interrupted=interrupted)
+    code = job_exit_code(records, skipped=skipped, interrupted=interrupted)
     payload: dict[str, Any] = {
         "job": {
             "id": job.id,
@@ -384,6 +407,42 @@ async def send_job(core: Core, settings: Settings, output: Output, request: Bulk
     if interrupted:
         lines.append(say("bulk_interrupted", signal=stop[0], count=len(queued), id=job.id))
     return output.emit(code, "\n".join(lines), payload)
+
+
+async def job_command(
+    core: Core, settings: Settings, output: Output, action: str, job_id: int
+) -> int:
+    """``job resume N``: send what a stopped command-line job left queued (each row
+    at most once, even against another resume); ``job cancel N``: drop it (its rows
+    become failed, nothing of them sent)."""
+    from services.sending import JobNotYours
+
+    job = await core.store.messages.job(job_id)
+    if job is None or job.source != "cli":
+        message = say("no_cli_job", id=job_id)
+        return output.emit(
+            EXIT_NOT_FOUND,
+            say("error", message=message),
+            {"error": message, "error_kind": "NotFound"},
+        )
+    try:
+        if action == "cancel":
+            cancelled = await core.sender.cancel(job_id, job.user_id)
+            return output.emit(
+                EXIT_OK,
+                say("job_cancelled", id=job_id, count=len(cancelled)),
+                {"job": {"id": job_id}, "cancelled": [r.id for r in cancelled]},
+            )
+        stop: list[str] = []
+        _hold_on_signal(core, output.err, stop)
+        started = await core.sender.resume(job_id, job.user_id)
+    except (JobNotYours, InvalidInput) as exc:
+        return output.emit(
+            EXIT_USAGE,
+            say("error_nothing_sent", message=exc),
+            {"error": str(exc), "error_kind": type(exc).__name__},
+        )
+    return await _report(core, settings, output, started, stop, {}, skipped=False)
 
 
 async def _wait(tasks: list[asyncio.Task[SendOutcome]], progress: Progress) -> list[SendOutcome]:

@@ -20,6 +20,7 @@ CLI_TEXTS: dict[str, str] = {
     '  echo "disk full" | python -m bot send +7-912-345-67-89 - --gateway smska\n'
     '  python -m bot send "79123456789, +7 912 345-67-80" Server is down\n'
     "  python -m bot send --to-file numbers.txt --skip-invalid --json Server is down\n"
+    "  python -m bot job resume 12   # send what a stopped send to many left\n"
     "  python -m bot balance --json\n"
     "  python -m bot status 42\n"
     "  python -m bot users list\n"
@@ -140,15 +141,16 @@ CLI_TEXTS: dict[str, str] = {
     "standard error (default: an invalid entry refuses the whole send)",
     "both_from_stdin": "the text and --to-file cannot both come from standard input ('-').",
     "text_required": "the following arguments are required: TEXT",
+    "unrecognized": "unrecognized arguments: {words}",
     "file_not_utf8": "{path} is not UTF-8 text.",
     "file_unreadable": "cannot read {path}: {reason}.",
-    "bulk_header": "{where}: “{entry}” is not a number: taken as a header and skipped.",
+    "bulk_header": '{where}: "{entry}" is not a number: taken as a header and skipped.',
     "bulk_refused": "error: {count} entry(ies) are not valid recipients; nothing was sent "
     "(fix them, or use --skip-invalid to send to the others):",
     "bulk_refused_short": "{count} entry(ies) are not valid recipients; nothing was sent.",
-    "bulk_refused_entry": "  {where}: “{entry}”{name}: {reason}",
+    "bulk_refused_entry": '  {where}: "{entry}"{name}: {reason}',
     "bulk_skipped": "skipped {line}",
-    "bulk_duplicate_entry": "{where}: “{entry}” is {number} again (as at {first}): sent once.",
+    "bulk_duplicate_entry": '{where}: "{entry}" is {number} again (as at {first}): sent once.',
     "bulk_no_recipient": "there is no recipient.",
     "bulk_stopping": "{signal}: sending nothing more; the SMS in flight finish first…",
     "bulk_left_queued": "not sent: the command was stopped before its turn; nothing was sent",
@@ -163,6 +165,16 @@ CLI_TEXTS: dict[str, str] = {
     "bulk_interrupted": "stopped by {signal}: {count} recipient(s) were not sent (still "
     "queued, nothing of them went out). Send them: python -m bot job resume {id}; "
     "or drop them: python -m bot job cancel {id}",
+    "help_job": "send or drop what a stopped send to many left unsent",
+    "job_description": "A send to many stopped by SIGINT/SIGTERM leaves the recipients not "
+    "yet sent queued (nothing of them went out): 'resume' sends them (never one twice), "
+    "'cancel' drops them (they become failed, nothing sent).",
+    "help_job_action": "resume: send what is left; cancel: drop it",
+    "help_job_id": "the job's number, as the send printed it",
+    "not_a_job_id": '"{raw}" is not a job number.',
+    "no_cli_job": "there is no command-line job {id}.",
+    "job_cancelled": "job {id}: {count} recipient(s) not sent were dropped (nothing of them "
+    "was sent).",
 }
 
 

@@ -442,7 +442,7 @@ class SendService:
                 waiting.append((job, rows))
         return waiting
 
-    async def resume(self, job_id: int, user_id: int) -> JobStarted:
+    async def resume(self, job_id: int, user_id: int | None) -> JobStarted:
         """Send what a job still has ``queued`` (the owner's choice after a stop).
         Raises ``JobNotYours``, or ``UnknownProvider`` when its gateway is no longer
         configured here (nothing is sent; the owner may cancel it)."""
@@ -457,7 +457,7 @@ class SendService:
         prepared = PreparedSend(recipient="", text=text, provider=job.gateway)
         return JobStarted(job, rows, self._dispatch(rows, prepared))
 
-    async def cancel(self, job_id: int, user_id: int) -> list[MessageRecord]:
+    async def cancel(self, job_id: int, user_id: int | None) -> list[MessageRecord]:
         """Do not send what a job still has ``queued`` (the owner's choice): those rows
         become ``failed``, nothing of them sent. Raises ``JobNotYours``."""
         await self._owned(job_id, user_id)
@@ -465,7 +465,8 @@ class SendService:
             job_id, "cancelled by its owner before it was sent; nothing was sent"
         )
 
-    async def _owned(self, job_id: int, user_id: int) -> JobRecord:
+    async def _owned(self, job_id: int, user_id: int | None) -> JobRecord:
+        # ``user_id`` None: the command line, owner of the jobs it started
         job = await self._messages.job(job_id)
         if job is None or job.user_id != user_id:
             raise JobNotYours(f"There is no job {job_id} of yours.")

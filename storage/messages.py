@@ -304,6 +304,15 @@ class MessageRepository:
         )
         return [MessageRecord.from_row(r) for r in rows]
 
+    async def mark_job_stopped(self, job_id: int) -> None:
+        """A stop came mid-job (the command line's SIGINT/SIGTERM): its ``queued`` rows,
+        nothing of them sent, wait for their owner's choice instead of being settled."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE jobs SET stopped_at = ? WHERE id = ? AND stopped_at IS NULL",
+                (to_db_time(utcnow()), job_id),
+            )
+
     async def jobs_with_queued(self, *, source: str) -> list[int]:
         rows = await self._db.fetchall(
             "SELECT DISTINCT job_id FROM messages WHERE state = 'queued' AND source = ? "
@@ -623,8 +632,9 @@ class MessageRepository:
         left by its last run. Otherwise a ``sending`` row is left behind once past the
         stale time its sending process wrote on it (longer than its request could
         take), or, for a row without one, once older than ``older_than``; a
-        ``queued`` row of the command line once it is that old (it sends one message
-        and never waits in a queue). The bot's ``queued`` rows are never settled here:
+        ``queued`` row of the command line once it is that old (it never waits in a
+        queue), unless its job was stopped (``mark_job_stopped``: what is left waits for
+        ``python -m bot job resume|cancel``). The bot's ``queued`` rows are never settled here:
         nothing of them was sent, and their owner chooses to send them or not
         (``SendService.resume`` / ``cancel``)."""
         cutoff = to_db_time(older_than)
@@ -634,7 +644,9 @@ class MessageRepository:
             "SELECT * FROM messages WHERE "  # noqa: S608 - no user input in the SQL
             f"(state = 'sending' AND ({own}stale_at < ? "
             "OR (stale_at IS NULL AND COALESCE(sending_at, created_at) < ?))) "
-            "OR (state = 'queued' AND source != 'telegram' AND created_at < ?) "
+            "OR (state = 'queued' AND source != 'telegram' AND created_at < ? "
+            "AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs "
+            "WHERE stopped_at IS NOT NULL))) "
             "ORDER BY id",
             (now, cutoff, cutoff),
         )

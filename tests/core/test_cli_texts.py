@@ -1,5 +1,6 @@
 """The command line's wording lives in its English catalogue, ``handlers.texts_cli``
-(next to the bot's ``handlers.texts``): ``bot/cli.py`` holds no sentence of its own,
+(next to the bot's ``handlers.texts``): ``bot/cli.py`` (and ``bot/cli_bulk.py``, its
+send to many) holds no sentence of its own,
 every key it asks for exists, and every text of the catalogue is used."""
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from pathlib import Path
 from handlers.texts_cli import CLI_TEXTS, say
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "bot" / "cli.py"
+CLI_FILES = (ROOT / "bot" / "cli.py", ROOT / "bot" / "cli_bulk.py")
 #: values of the ``--json`` payload, for machines rather than people
 JSON_VALUES = frozenset({"not found"})
 
 
 def _tree() -> ast.Module:
-    return ast.parse(CLI.read_text(encoding="utf-8"))
+    """The command line's files as one module (without their module docstrings)."""
+    modules = [ast.parse(path.read_text(encoding="utf-8")) for path in CLI_FILES]
+    body = [node for m in modules for node in (m.body[1:] if ast.get_docstring(m) else m.body)]
+    return ast.Module(body=body, type_ignores=[])
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
