@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.cli import WRITE_RETRY_SECONDS, Output, describe_error
+from bot.cli import WRITE_RETRY_SECONDS, Output, _printable, describe_error
 from bot.exit_codes import (
     EXIT_NOT_FOUND,
     EXIT_OK,
@@ -80,7 +80,10 @@ def entries_of_lines(lines: Iterable[str], limit: int) -> EntryList:
             continue
         delimiter = next((d for d in ",;\t" if d in text), None)
         if delimiter is not None:
-            text = next(csv.reader([text], delimiter=delimiter), [""])[0].strip()
+            try:
+                text = next(csv.reader([text], delimiter=delimiter), [""])[0].strip()
+            except csv.Error:  # a NUL byte, a huge field: the first column as it is
+                text = text.split(delimiter, 1)[0].strip()
             if not text:
                 continue
         entry = Entry(f"line {number}", text)
@@ -199,23 +202,28 @@ def _problems(listed: EntryList, resolution: Resolution) -> Problems:
 
 
 def _refused_line(item: dict[str, Any]) -> str:
-    name = f" ({printable_text(item['name'])})" if item["name"] else ""
-    return say(
-        "bulk_refused_entry",
-        where=item["where"],
-        entry=preview_text(item["entry"], 60),
-        name=name,
-        reason=item["error"],
+    """One refused entry for a terminal (typed text: no control characters)."""
+    name = f" ({item['name']})" if item["name"] else ""
+    return _printable(
+        say(
+            "bulk_refused_entry",
+            where=item["where"],
+            entry=preview_text(item["entry"], 60),
+            name=name,
+            reason=item["error"],
+        )
     )
 
 
 def _duplicate_line(item: dict[str, Any]) -> str:
-    return say(
-        "bulk_duplicate_entry",
-        where=item["where"],
-        entry=preview_text(item["entry"], 60),
-        number=item["number"],
-        first=item["first_where"],
+    return _printable(
+        say(
+            "bulk_duplicate_entry",
+            where=item["where"],
+            entry=preview_text(item["entry"], 60),
+            number=item["number"],
+            first=item["first_where"],
+        )
     )
 
 
@@ -269,7 +277,7 @@ async def send_job(core: Core, settings: Settings, output: Output, request: Bulk
     if request.listed.header is not None and not output.as_json:
         header = request.listed.header
         print(
-            say("bulk_header", where=header.where, entry=preview_text(header.text, 60)),
+            _printable(say("bulk_header", where=header.where, entry=preview_text(header.text, 60))),
             file=output.err,
         )
     try:
@@ -393,15 +401,17 @@ async def _report(
         if record.state in (MessageState.SENT, MessageState.DELIVERED, MessageState.QUEUED):
             continue
         item = _recipient(record, by_id.get(record.id))
-        name = f" ({printable_text(record.recipient_name)})" if record.recipient_name else ""
+        name = f" ({record.recipient_name})" if record.recipient_name else ""
         lines.append(
-            say(
-                "bulk_recipient",
-                number=record.recipient,
-                name=name,
-                id=record.id,
-                state=record.state,
-                error=item["error"] or "",
+            _printable(
+                say(
+                    "bulk_recipient",
+                    number=record.recipient,
+                    name=name,
+                    id=record.id,
+                    state=record.state,
+                    error=item["error"] or "",
+                )
             )
         )
     if interrupted:

@@ -350,3 +350,22 @@ async def test_a_stopped_jobs_queued_rows_wait_for_resume_or_cancel(make_core: M
     assert {r.state for r in await messages.of_job(left.job.id)} == {MessageState.FAILED}
     cancelled = await core.sender.cancel(stopped.job.id, None)
     assert [r.recipient for r in cancelled] == [A, B]
+
+
+async def test_typed_entries_reach_the_terminal_without_control_characters(
+    make_core: MakeCore,
+) -> None:
+    core = await make_core(default_provider="smsrent")
+    listed = entries_of_lines(["\x1b[31mname;x", f"{A}\x1b[0m", "bad\x07one"], 10)
+    out, err = io.StringIO(), io.StringIO()
+    request = BulkRequest(listed, "x", None, None, False)
+    assert await send_job(core, core.settings, Output(False, out, err), request) == 2
+    shown = out.getvalue() + err.getvalue()
+    assert "line 2" in shown and "line 3" in shown
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert await core.store.messages.recent(user_id=None, limit=5) == []
+
+
+def test_a_line_the_csv_reader_cannot_take_still_gives_its_first_column() -> None:
+    listed = entries_of_lines([f"{A},\x00x", f"{B},{'y' * 200_000}"], 10)
+    assert [e.text for e in listed.entries] == [A, B]
