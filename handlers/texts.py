@@ -79,14 +79,14 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "/allow <code>123456789 admin</code> — сделать администратором\n"
         "/deny <code>123456789</code> — удалить пользователя\n"
         "/users — список пользователей\n"
-        "/limits <code>123456789 5 200</code> — лимиты отправок в минуту и в день\n"
+        "/limits <code>123456789 5 200</code> — лимиты: отправок в минуту и SMS в сутки\n"
         "/history покажет отправки всех пользователей.",
         "en": "\n<b>For admins</b>\n"
         "/allow <code>123456789 Ivan</code> — add a user\n"
         "/allow <code>123456789 admin</code> — make an admin\n"
         "/deny <code>123456789</code> — remove a user\n"
         "/users — the list of users\n"
-        "/limits <code>123456789 5 200</code> — sends per minute and per day\n"
+        "/limits <code>123456789 5 200</code> — limits: sends a minute and SMS a day\n"
         "/history shows everyone's sends.",
     },
     "sandbox_note": {

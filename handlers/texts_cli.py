@@ -129,7 +129,7 @@ CLI_TEXTS: dict[str, str] = {
     "user_is_admin": "(admin)",
     "user_added_at": "- added {at:%Y-%m-%d %H:%M} UTC",
     "user_added_by": " by {by}",
-    "user_limits": "- limits {per_minute} a minute, {per_day} a day",
+    "user_limits": "- limits {per_minute} sends a minute, {per_day} SMS a day",
     "limit_default": "default",
     "strangers_title": "recent strangers (refused):",
     "stranger": "  {user_id}: {count} time(s), last {at:%Y-%m-%d %H:%M} UTC ({detail})",
