@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -323,17 +323,17 @@ async def send_job(core: Core, settings: Settings, output: Output, request: Bulk
             print(_duplicate_line(item), file=output.err)
     await core.sender.recover_interrupted(bot_starting=False, stale_after=settings.stale_send_age)
     stop: list[str] = []
-    _hold_on_signal(core, output.err, stop)
-    started = await core.sender.submit(
-        resolution.numbers,
-        prepared,
-        Origin(source="cli"),
-        idempotency_key=None if request.key is None else f"cli:{request.key}",
-        names=resolution.names(),
-    )
-    return await _report(
-        core, settings, output, started, stop, base, skipped=bool(problems.refused)
-    )
+    with _held_on_signal(core, output.err, stop):
+        started = await core.sender.submit(
+            resolution.numbers,
+            prepared,
+            Origin(source="cli"),
+            idempotency_key=None if request.key is None else f"cli:{request.key}",
+            names=resolution.names(),
+        )
+        return await _report(
+            core, settings, output, started, stop, base, skipped=bool(problems.refused)
+        )
 
 
 async def _report(
@@ -435,24 +435,24 @@ async def job_command(
             say("error", message=message),
             {"error": message, "error_kind": "NotFound"},
         )
-    try:
-        if action == "cancel":
-            cancelled = await core.sender.cancel(job_id, job.user_id)
+    stop: list[str] = []
+    with _held_on_signal(core, output.err, stop):
+        try:
+            if action == "cancel":
+                cancelled = await core.sender.cancel(job_id, job.user_id)
+                return output.emit(
+                    EXIT_OK,
+                    say("job_cancelled", id=job_id, count=len(cancelled)),
+                    {"job": {"id": job_id}, "cancelled": [r.id for r in cancelled]},
+                )
+            started = await core.sender.resume(job_id, job.user_id)
+        except (JobNotYours, InvalidInput) as exc:
             return output.emit(
-                EXIT_OK,
-                say("job_cancelled", id=job_id, count=len(cancelled)),
-                {"job": {"id": job_id}, "cancelled": [r.id for r in cancelled]},
+                EXIT_USAGE,
+                say("error_nothing_sent", message=exc),
+                {"error": str(exc), "error_kind": type(exc).__name__},
             )
-        stop: list[str] = []
-        _hold_on_signal(core, output.err, stop)
-        started = await core.sender.resume(job_id, job.user_id)
-    except (JobNotYours, InvalidInput) as exc:
-        return output.emit(
-            EXIT_USAGE,
-            say("error_nothing_sent", message=exc),
-            {"error": str(exc), "error_kind": type(exc).__name__},
-        )
-    return await _report(core, settings, output, started, stop, {}, skipped=False)
+        return await _report(core, settings, output, started, stop, {}, skipped=False)
 
 
 async def _wait(tasks: list[asyncio.Task[SendOutcome]], progress: Progress) -> list[SendOutcome]:
@@ -475,9 +475,10 @@ async def _wait(tasks: list[asyncio.Task[SendOutcome]], progress: Progress) -> l
     return outcomes
 
 
-def _hold_on_signal(core: Core, err: TextIO, stop: list[str]) -> None:
-    """SIGINT/SIGTERM mid-job: no new request is made; what is out finishes and is
-    recorded; the rest stays queued (``stop`` gets the signal's name)."""
+@contextlib.contextmanager
+def _held_on_signal(core: Core, err: TextIO, stop: list[str]) -> Iterator[None]:
+    """While inside, SIGINT/SIGTERM mid-job make no new request: what is out finishes
+    and is recorded; the rest stays queued (``stop`` gets the signal's name)."""
     loop = asyncio.get_running_loop()
 
     def hold(sig: signal.Signals) -> None:
@@ -486,6 +487,13 @@ def _hold_on_signal(core: Core, err: TextIO, stop: list[str]) -> None:
             print(say("bulk_stopping", signal=sig.name), file=err)
         core.sender.hold()
 
+    installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, hold, sig)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
