@@ -1,4 +1,4 @@
-"""``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status|users`` is
+"""``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status|users|job`` is
 the command line; ``python -m bot demo`` runs the bot in the terminal against a Telegram
 stand-in. aiogram is imported only to run the bot."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CLI_COMMANDS = frozenset({"send", "balance", "status", "users", "contacts", "-h", "--help"})
+CLI_COMMANDS = frozenset({"send", "balance", "status", "users", "contacts", "job", "-h", "--help"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

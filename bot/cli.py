@@ -43,6 +43,7 @@ from services.errors import (
 )
 
 if TYPE_CHECKING:
+    from bot.cli_bulk import BulkRequest, EntryList
     from storage.models import UserRecord
     from storage.strangers import StrangerRecord
 
@@ -140,9 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    send.add_argument("phone", metavar="PHONE", help=say("help_phone"))
-    send.add_argument("text", metavar="TEXT", nargs="+", help=say("help_text"))
+    send.add_argument("phone", metavar="RECIPIENTS", help=say("help_phone"))
+    # "*": with --to-file the first word is the text's too (checked in main)
+    send.add_argument("text", metavar="TEXT", nargs="*", help=say("help_text"))
     send.add_argument("--key", metavar="KEY", help=say("help_key", limit=MAX_KEY_LENGTH))
+    send.add_argument("--to-file", metavar="FILE", help=say("help_to_file"))
+    send.add_argument("--skip-invalid", action="store_true", help=say("help_skip_invalid"))
     common(send, say("help_send_gateway"))
 
     balance = sub.add_parser("balance", help=say("help_balance"))
@@ -155,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(status, say("help_status_gateway"))
     _add_users_parser(sub)
     add_contacts_parser(sub)
+    job = sub.add_parser("job", help=say("help_job"), description=say("job_description"))
+    job.add_argument("action", choices=["resume", "cancel"], help=say("help_job_action"))
+    job.add_argument("job_id", metavar="N", help=say("help_job_id"))
+    job.add_argument("--json", action="store_true", help=say("help_json"))
     return parser
 
 
@@ -222,7 +230,18 @@ def chosen_gateway(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Known args first: TEXT may come after an option (``send 7912... --json Disk full``);
+    # with a list of recipients its words are the leftovers here.
+    args, extra = parser.parse_known_args(argv)
+    if extra and (args.command != "send" or any(w.startswith("-") and w != "-" for w in extra)):
+        parser.error(say("unrecognized", words=" ".join(extra)))
+    if args.command == "send":
+        args.text = [*args.text, *extra]
+        if args.to_file is not None:  # every word is the text's
+            args.text, args.phone = [args.phone, *args.text], None
+        elif not args.text:
+            parser.error(say("text_required"))
     output = Output(getattr(args, "json", False), sys.stdout, sys.stderr)
     gateway, problem = chosen_gateway(args)
     if problem is not None:
@@ -276,8 +295,26 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     level = "ERROR" if settings.log_level == "INFO" else settings.log_level
     configure_logging(level, settings.secret_values())
     install_redacting_hooks(settings.secret_values())
+    from bot.cli_bulk import BulkRequest, EntryFileError, entries_of_argument
+
     text = ""
+    listed: EntryList | None = None
     if args.command == "send":
+        if args.to_file == "-" and args.text == ["-"]:
+            message = say("both_from_stdin")
+            return output.emit(
+                EXIT_USAGE,
+                say("error_nothing_sent", message=message),
+                {"error": message, "error_kind": "InvalidInput"},
+            )
+        try:
+            listed = _listed(args, stdin, settings.max_recipients)
+        except (EntryFileError, InvalidInput) as exc:
+            return output.emit(
+                EXIT_USAGE,
+                say("error_nothing_sent", message=exc),
+                {"error": str(exc), "error_kind": type(exc).__name__},
+            )
         text = " ".join(args.text)
         if args.text == ["-"]:
             text = _read_stdin(stdin).rstrip("\n")
@@ -289,8 +326,14 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
 
     async def command() -> int:
         redact_loop_errors(settings.secret_values())
+        if args.command == "send" and listed is not None:
+            request = BulkRequest(listed, text, gateway, args.key, args.skip_invalid)
+            return await _send_many(settings, output, request)
         if args.command == "send":
-            return await _send(settings, output, args.phone, text, gateway, args.key)
+            request = BulkRequest(
+                entries_of_argument(args.phone), text, gateway, args.key, args.skip_invalid
+            )
+            return await _send(settings, output, args.phone, text, gateway, args.key, request)
         if args.command == "balance":
             return await _balance(settings, output, gateway)
         if args.command == "status":
@@ -299,6 +342,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return await _users(settings, output, args)
         if args.command == "contacts":
             return await run_contacts(settings, output, args, stdin)
+        if args.command == "job":
+            return await _job(settings, output, args.action, args.job_id)
         raise AssertionError(args.command)  # pragma: no cover
 
     try:
@@ -315,6 +360,42 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
 _CHECKED_LATER = frozenset({"text", "phone", "key"})
 
 
+def _listed(args: argparse.Namespace, stdin: TextIO | None, limit: int) -> EntryList | None:
+    """The recipients of a send to many (``--to-file``, or a list in the argument);
+    None for one recipient as before. Raises ``EntryFileError``, ``TooManyRecipients``."""
+    from bot.cli_bulk import entries_of_argument, read_entries_file
+
+    if args.to_file is not None:
+        return read_entries_file(args.to_file, stdin, limit)
+    if any(separator in args.phone for separator in ",;\n"):
+        return entries_of_argument(args.phone)
+    return None
+
+
+async def _job(settings: Settings, output: Output, action: str, raw: str) -> int:
+    from bot.cli_bulk import job_command
+    from bot.core import open_core
+
+    job_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
+    if job_id <= 0:
+        message = say("not_a_job_id", raw=printable_text(raw)[:40])
+        return output.emit(
+            EXIT_USAGE,
+            say("error_nothing_sent", message=message),
+            {"error": message, "error_kind": "InvalidInput"},
+        )
+    async with open_core(settings) as core:
+        return await job_command(core, settings, output, action, job_id)
+
+
+async def _send_many(settings: Settings, output: Output, request: BulkRequest) -> int:
+    from bot.cli_bulk import send_job
+    from bot.core import open_core
+
+    async with open_core(settings) as core:
+        return await send_job(core, settings, output, request)
+
+
 def _argument_name(attr: str) -> str:
     """How the person typed the argument ``attr`` names."""
     if attr == "ref":
@@ -323,7 +404,11 @@ def _argument_name(attr: str) -> str:
         return say("argument_name")
     if attr == "user_id":
         return say("argument_user_id")
-    return {"gateway": "--gateway", "old_gateway": "--provider"}.get(attr, attr)
+    if attr == "job_id":
+        return "N"
+    return {"gateway": "--gateway", "old_gateway": "--provider", "to_file": "--to-file"}.get(
+        attr, attr
+    )
 
 
 def _argument_not_utf8(args: argparse.Namespace) -> str | None:
@@ -347,12 +432,25 @@ def _read_stdin(stdin: TextIO | None) -> str:
 
 
 async def _send(
-    settings: Settings, output: Output, phone: str, text: str, provider: str | None, key: str | None
+    settings: Settings,
+    output: Output,
+    phone: str,
+    text: str,
+    provider: str | None,
+    key: str | None,
+    request: BulkRequest | None = None,
 ) -> int:
+    from bot.cli_bulk import send_job
     from bot.core import open_core
+    from services.recipients import looks_like_number
     from services.sending import Origin
 
     async with open_core(settings) as core:
+        entry = phone.strip()
+        book = core.recipients.book
+        if request is not None and book is not None and entry and not looks_like_number(entry):
+            # a contact's or a group's name
+            return await send_job(core, settings, output, request)
         try:
             prepared = core.sender.prepare(phone, text, provider)
         except InvalidInput as exc:

@@ -28,6 +28,7 @@ EXIT_UNSUPPORTED = 8
 EXIT_NOT_FOUND = 9
 EXIT_NOT_CONFIGURED = 10
 EXIT_LAST_ADMIN = 11
+EXIT_PARTIAL = 12
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "done (for send: the gateway accepted the message)",
@@ -43,6 +44,9 @@ EXIT_CODES: dict[int, str] = {
     EXIT_NOT_CONFIGURED: "the gateway of this message is not configured here: the last known "
     "state is shown",
     EXIT_LAST_ADMIN: "refused: the change would leave no admin (users deny)",
+    EXIT_PARTIAL: "send to many: not every recipient's SMS was accepted (some failed or "
+    "are unknown, entries were skipped, or a stop left some unsent): see each recipient; "
+    "when all ended the same way, that way's code (4, 5, 6) instead",
 }
 
 

@@ -79,14 +79,14 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "/allow <code>123456789 admin</code> — сделать администратором\n"
         "/deny <code>123456789</code> — удалить пользователя\n"
         "/users — список пользователей\n"
-        "/limits <code>123456789 5 200</code> — лимиты отправок в минуту и в день\n"
+        "/limits <code>123456789 5 200</code> — лимиты: отправок в минуту и SMS в сутки\n"
         "/history покажет отправки всех пользователей.",
         "en": "\n<b>For admins</b>\n"
         "/allow <code>123456789 Ivan</code> — add a user\n"
         "/allow <code>123456789 admin</code> — make an admin\n"
         "/deny <code>123456789</code> — remove a user\n"
         "/users — the list of users\n"
-        "/limits <code>123456789 5 200</code> — sends per minute and per day\n"
+        "/limits <code>123456789 5 200</code> — limits: sends a minute and SMS a day\n"
         "/history shows everyone's sends.",
     },
     "sandbox_note": {
@@ -293,14 +293,16 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "users_title": {"ru": "👥 <b>Пользователи</b>", "en": "👥 <b>Users</b>"},
     "limits_usage": {
-        "ru": "Напишите <code>/limits 123456789 5 200</code> (в минуту и в день; <code>-</code> — по умолчанию) "
+        "ru": "Напишите <code>/limits 123456789 5 200</code> (отправок в минуту и SMS в сутки; <code>-</code> — по умолчанию) "
         "или <code>/limits 123456789</code>, чтобы посмотреть.",
-        "en": "Write <code>/limits 123456789 5 200</code> (per minute and per day; <code>-</code> for the default) "
+        "en": "Write <code>/limits 123456789 5 200</code> (sends a minute and SMS a day; <code>-</code> for the default) "
         "or <code>/limits 123456789</code> to see them.",
     },
     "limits_show": {
-        "ru": "Лимиты {user_id}: {per_minute} в минуту, {per_day} в день. Отправлено: {used_minute} за минуту, {used_day} за сутки.",
-        "en": "Limits of {user_id}: {per_minute} a minute, {per_day} a day. Sent: {used_minute} in the last minute, {used_day} in the last day.",
+        "ru": "Лимиты {user_id}: отправок за минуту — {used_minute} из {per_minute}, SMS за сутки — {used_day} из {per_day}. "
+        "Отправка группе из 50 человек — одна отправка и 50 SMS.",
+        "en": "Limits of {user_id}: sends in the last minute: {used_minute} of {per_minute}; SMS in the last day: {used_day} of {per_day}. "
+        "A send to a group of 50 people is one send and 50 SMS.",
     },
     "limit_hit": {
         "ru": "⏳ Лимит: не больше {limit} SMS {window}. Можно снова через {wait}. Ничего не отправлено.",

@@ -18,6 +18,9 @@ CLI_TEXTS: dict[str, str] = {
     "epilog_examples": "examples:\n"
     "  python -m bot send 79123456789 Server is down\n"
     '  echo "disk full" | python -m bot send +7-912-345-67-89 - --gateway smska\n'
+    '  python -m bot send "79123456789, +7 912 345-67-80" Server is down\n'
+    "  python -m bot send --to-file numbers.txt --skip-invalid --json Server is down\n"
+    "  python -m bot job resume 12   # send what a stopped send to many left\n"
     "  python -m bot balance --json\n"
     "  python -m bot status 42\n"
     "  python -m bot users list\n"
@@ -36,8 +39,10 @@ CLI_TEXTS: dict[str, str] = {
     "help_old_gateway": "the old name of --gateway, still accepted",
     "help_json": "print one JSON object (for scripts)",
     "help_send": "send an SMS",
-    "send_description": "Send an SMS. TEXT may be several words; '-' reads it from standard input.",
-    "help_phone": "recipient, e.g. 79123456789 or +7 912 345-67-89",
+    "send_description": "Send an SMS to one recipient or to many (one job). TEXT may be several "
+    "words; '-' reads it from standard input.",
+    "help_phone": "recipient(s): a number (79123456789, +7 912 345-67-89) or a list of numbers, "
+    "contact names and groups separated by ',' or ';' (e.g. 'oncall,Petr,79123456789')",
     "help_text": "message text, or - for standard input",
     "help_key": "idempotency key (printable, non-blank, up to {limit} characters): a second "
     "send with the same key sends nothing and reports the first",
@@ -124,7 +129,7 @@ CLI_TEXTS: dict[str, str] = {
     "user_is_admin": "(admin)",
     "user_added_at": "- added {at:%Y-%m-%d %H:%M} UTC",
     "user_added_by": " by {by}",
-    "user_limits": "- limits {per_minute} a minute, {per_day} a day",
+    "user_limits": "- limits {per_minute} sends a minute, {per_day} SMS a day",
     "limit_default": "default",
     "strangers_title": "recent strangers (refused):",
     "stranger": "  {user_id}: {count} time(s), last {at:%Y-%m-%d %H:%M} UTC ({detail})",
@@ -164,6 +169,48 @@ CLI_TEXTS: dict[str, str] = {
     "contacts_title": "contacts ({count}):",
     "groups_title": "groups:",
     "group_line": "  {name}: {size}",
+    # --- bulk send ---
+    "help_to_file": "read the recipients from FILE ('-': standard input): one a line, or the "
+    "first column of a CSV; blank lines, # comments and a header line are skipped. With "
+    "--to-file every argument is the text.",
+    "help_skip_invalid": "send to the valid recipients and list the invalid entries on "
+    "standard error (default: an invalid entry refuses the whole send)",
+    "both_from_stdin": "the text and --to-file cannot both come from standard input ('-').",
+    "text_required": "the following arguments are required: TEXT",
+    "unrecognized": "unrecognized arguments: {words}",
+    "file_not_utf8": "{path} is not UTF-8 text.",
+    "file_unreadable": "cannot read {path}: {reason}.",
+    "bulk_header": '{where}: "{entry}" is not a number: taken as a header and skipped.',
+    "bulk_refused": "error: {count} entry(ies) are not valid recipients; nothing was sent "
+    "(fix them, or use --skip-invalid to send to the others):",
+    "bulk_refused_short": "{count} entry(ies) are not valid recipients; nothing was sent.",
+    "bulk_refused_entry": '  {where}: "{entry}"{name}: {reason}',
+    "bulk_skipped": "skipped {line}",
+    "bulk_duplicate_entry": '{where}: "{entry}" is {number} again (as at {first}): sent once.',
+    "bulk_no_recipient": "there is no recipient.",
+    "bulk_stopping": "{signal}: sending nothing more; the SMS in flight finish first…",
+    "bulk_left_queued": "not sent: the command was stopped before its turn; nothing was sent",
+    "bulk_not_recorded": "{count} result(s) could not be written to the database yet; "
+    "retrying for up to 30 s…",
+    "bulk_still_not_recorded": "some results are still not recorded; they are shown above "
+    "as the gateway said.",
+    "bulk_summary": "job {id}: {total} recipient(s) via {gateway}: {counts}",
+    "bulk_duplicate_job": "this --key was used before: nothing was sent again; "
+    "the first job's recipients are shown.",
+    "bulk_recipient": "  {number}{name} #{id}: {state}: {error}",
+    "bulk_interrupted": "stopped by {signal}: {count} recipient(s) were not sent (still "
+    "queued, nothing of them went out). Send them: python -m bot job resume {id}; "
+    "or drop them: python -m bot job cancel {id}",
+    "help_job": "send or drop what a stopped send to many left unsent",
+    "job_description": "A send to many stopped by SIGINT/SIGTERM leaves the recipients not "
+    "yet sent queued (nothing of them went out): 'resume' sends them (never one twice), "
+    "'cancel' drops them (they become failed, nothing sent).",
+    "help_job_action": "resume: send what is left; cancel: drop it",
+    "help_job_id": "the job's number, as the send printed it",
+    "not_a_job_id": '"{raw}" is not a job number.',
+    "no_cli_job": "there is no command-line job {id}.",
+    "job_cancelled": "job {id}: {count} recipient(s) not sent were dropped (nothing of them "
+    "was sent).",
 }
 
 

@@ -1,4 +1,7 @@
-"""Per-user send limits: per minute and per day, with the time until they reset."""
+"""Per-user send limits, with the time until they reset: per minute they count sends
+(a send to a group of 50 is one send), per day they count SMS (one per recipient,
+whatever the text's length), so the day's limit still guards the budget. A send of
+many is checked as a whole: it goes to everyone or, over a limit, to no one."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storage.db import utcnow
-from storage.messages import MessageRepository
+from storage.messages import MessageRepository, counts_sms
 from storage.users import UserRepository
 
 MINUTE = timedelta(minutes=1)
@@ -16,8 +19,8 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    per_minute: int  # 0: no limit
-    per_day: int
+    per_minute: int  # sends a minute; 0: no limit
+    per_day: int  # SMS a day (one per recipient); 0: no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +47,8 @@ class LimitExceeded(Exception):
 @dataclass(frozen=True, slots=True)
 class Usage:
     limits: Limits
-    last_minute: int
-    last_day: int
+    last_minute: int  # sends in the last minute
+    last_day: int  # SMS in the last day
 
 
 class RateLimiter:
@@ -75,7 +78,7 @@ class RateLimiter:
         now = self._clock()
         return Usage(
             limits=await self.limits_for(user_id),
-            last_minute=await self._messages.count_since(user_id, now - MINUTE),
+            last_minute=await self._messages.count_sends_since(user_id, now - MINUTE),
             last_day=await self._messages.count_since(user_id, now - DAY),
         )
 
@@ -84,13 +87,19 @@ class RateLimiter:
         limits = await self.limits_for(user_id)
         return ((limits.per_minute, MINUTE), (limits.per_day, DAY))
 
-    async def check(self, user_id: int) -> LimitHit | None:
-        """None when the user may send now; else which limit is hit and when it resets."""
+    async def check(self, user_id: int, recipients: int = 1) -> LimitHit | None:
+        """None when the user may send now to ``recipients`` people; else which limit
+        is hit and when it resets (a send of many is never allowed in part)."""
         now = self._clock()
         for limit, window in await self.quotas(user_id):
             if limit <= 0:
                 continue
-            if await self._messages.count_since(user_id, now - window) >= limit:
-                oldest = await self._messages.oldest_since(user_id, now - window)
+            since = now - window
+            if counts_sms(window):
+                used, wanted = await self._messages.count_since(user_id, since), recipients
+            else:
+                used, wanted = await self._messages.count_sends_since(user_id, since), 1
+            if used + wanted > limit:
+                oldest = await self._messages.oldest_since(user_id, since)
                 return LimitHit.at(limit, window, oldest, now)
         return None

@@ -218,6 +218,8 @@ class SendService:
         self._in_flight: set[asyncio.Task[object]] = set()
         #: rows being sent by this process now (a second resume does not take them)
         self._active: set[int] = set()
+        #: ``hold()`` was called: no new request is made
+        self._held = False
 
     def prepare(self, recipient: str, text: str, provider: str | None = None) -> PreparedSend:
         """Validate everything that can be checked before a request; raise ``InvalidInput``."""
@@ -226,6 +228,12 @@ class SendService:
         sms_text = analyze_text(text)
         gateway.check_text(sms_text)
         return PreparedSend(recipient=number, text=sms_text, provider=gateway.name)
+
+    def hold(self) -> None:
+        """Make no new request from now on (the command line stopping mid-job): a row
+        whose request is out finishes and is recorded; a row still waiting for its
+        turn is left ``queued``, nothing of it sent (its outcome says ``queued``)."""
+        self._held = True
 
     def _track(self, task: asyncio.Task[object]) -> None:
         self._in_flight.add(task)
@@ -434,9 +442,9 @@ class SendService:
                 waiting.append((job, rows))
         return waiting
 
-    async def resume(self, job_id: int, user_id: int) -> JobStarted:
+    async def resume(self, job_id: int, user_id: int | None) -> JobStarted:
         """Send what a job still has ``queued`` (the owner's choice after a stop or a
-        restart; a Stop is lifted).
+        restart; a Stop is lifted; ``user_id`` None: the command line's own job).
         Raises ``JobNotYours``, or ``UnknownProvider`` when its gateway is no longer
         configured here (nothing is sent; the owner may cancel it)."""
         job = await self._owned(job_id, user_id)
@@ -452,7 +460,7 @@ class SendService:
         prepared = PreparedSend(recipient="", text=text, provider=job.gateway)
         return JobStarted(job, rows, self._dispatch(rows, prepared))
 
-    async def cancel(self, job_id: int, user_id: int) -> list[MessageRecord]:
+    async def cancel(self, job_id: int, user_id: int | None) -> list[MessageRecord]:
         """Do not send what a job still has ``queued`` (the owner's choice): those rows
         become ``failed``, nothing of them sent. Raises ``JobNotYours``."""
         await self._owned(job_id, user_id)
@@ -460,7 +468,8 @@ class SendService:
             job_id, "cancelled by its owner before it was sent; nothing was sent"
         )
 
-    async def _owned(self, job_id: int, user_id: int) -> JobRecord:
+    async def _owned(self, job_id: int, user_id: int | None) -> JobRecord:
+        # ``user_id`` None: the command line, owner of the jobs it started
         job = await self._messages.job(job_id)
         if job is None or job.user_id != user_id:
             raise JobNotYours(f"There is no job {job_id} of yours.")
@@ -496,6 +505,8 @@ class SendService:
                         log.info("send #%s: its job was stopped: not sending it", record.id)
                         return SendOutcome(record, duplicate=True)
                     await self._pacers[name].wait()
+                if self._held and not failed:
+                    return SendOutcome(record)  # still queued: nothing of it was sent
                 try:
                     marked, claimed = await self._messages.mark_sending(
                         record.id,

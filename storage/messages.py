@@ -30,6 +30,19 @@ class PreviewClaim:
     user_id: int
 
 
+#: A quota over this window or longer counts SMS (a row per recipient); a shorter
+#: one counts sends (a job, of one recipient or of many, is one send).
+SMS_QUOTA_WINDOW = timedelta(days=1)
+#: how the rows in a quota's window are counted: SMS, or sends (rows before jobs: one each)
+_SMS = "COUNT(*)"
+_SENDS = "COUNT(DISTINCT COALESCE(job_id, -id))"
+
+
+def counts_sms(window: timedelta) -> bool:
+    """Whether a quota over ``window`` counts SMS (else sends): see ``SMS_QUOTA_WINDOW``."""
+    return window >= SMS_QUOTA_WINDOW
+
+
 class QuotaExceeded(Exception):
     """Refused inside the recording transaction: the user's limit for a window is used up."""
 
@@ -53,7 +66,8 @@ class NewMessage:
     chat_id: int | None = None
     idempotency_key: str | None = None
     lang: str | None = None
-    #: (limit, window) pairs checked atomically with the insert; 0 means no limit
+    #: (limit, window) pairs checked atomically with the insert; 0 means no limit. A
+    #: window of a day or more counts SMS, a shorter one sends (``counts_sms``).
     quotas: tuple[tuple[int, timedelta], ...] = ()
     #: a preview used up by this send, atomically with the insert
     preview: PreviewClaim | None = None
@@ -196,13 +210,17 @@ class MessageRepository:
         for limit, window in new.quotas:
             if limit <= 0 or new.user_id is None:
                 continue
+            # A window under a day counts sends (a job of many is one); a day or more
+            # counts SMS (a row per recipient), so that a job is checked as a whole.
+            sms = counts_sms(window)
             cursor = await conn.execute(
-                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM messages "
-                "WHERE user_id = ? AND created_at >= ?",
+                f"SELECT {_SMS if sms else _SENDS} AS n, MIN(created_at) AS oldest "  # noqa: S608 - ours
+                "FROM messages WHERE user_id = ? AND created_at >= ?",
                 (new.user_id, to_db_time(utcnow() - window)),
             )
             usage = await cursor.fetchone()
-            if usage is not None and usage["n"] + len(new.recipients) > limit:
+            wanted = len(new.recipients) if sms else 1
+            if usage is not None and usage["n"] + wanted > limit:
                 raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
         job_rows = await conn.execute_fetchall(
             """INSERT INTO jobs (created_at, source, user_id, user_name, chat_id, lang,
@@ -292,6 +310,15 @@ class MessageRepository:
             "SELECT * FROM messages WHERE job_id = ? ORDER BY id", (job_id,)
         )
         return [MessageRecord.from_row(r) for r in rows]
+
+    async def mark_job_stopped(self, job_id: int) -> None:
+        """A stop came mid-job (the command line's SIGINT/SIGTERM): its ``queued`` rows,
+        nothing of them sent, wait for their owner's choice instead of being settled."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE jobs SET stopped_at = ? WHERE id = ? AND stopped_at IS NULL",
+                (to_db_time(utcnow()), job_id),
+            )
 
     async def jobs_with_queued(self, *, source: str) -> list[int]:
         rows = await self._db.fetchall(
@@ -706,8 +733,9 @@ class MessageRepository:
         left by its last run. Otherwise a ``sending`` row is left behind once past the
         stale time its sending process wrote on it (longer than its request could
         take), or, for a row without one, once older than ``older_than``; a
-        ``queued`` row of the command line once it is that old (it sends one message
-        and never waits in a queue). The bot's ``queued`` rows are never settled here:
+        ``queued`` row of the command line once it is that old (it never waits in a
+        queue), unless its job was stopped (``mark_job_stopped``: what is left waits for
+        ``python -m bot job resume|cancel``). The bot's ``queued`` rows are never settled here:
         nothing of them was sent, and their owner chooses to send them or not
         (``SendService.resume`` / ``cancel``)."""
         cutoff = to_db_time(older_than)
@@ -717,7 +745,9 @@ class MessageRepository:
             "SELECT * FROM messages WHERE "  # noqa: S608 - no user input in the SQL
             f"(state = 'sending' AND ({own}stale_at < ? "
             "OR (stale_at IS NULL AND COALESCE(sending_at, created_at) < ?))) "
-            "OR (state = 'queued' AND source != 'telegram' AND created_at < ?) "
+            "OR (state = 'queued' AND source != 'telegram' AND created_at < ? "
+            "AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs "
+            "WHERE stopped_at IS NOT NULL))) "
             "ORDER BY id",
             (now, cutoff, cutoff),
         )
@@ -804,6 +834,14 @@ class MessageRepository:
     async def count_since(self, user_id: int, since: datetime) -> int:
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS n FROM messages WHERE user_id = ? AND created_at >= ?",
+            (user_id, to_db_time(since)),
+        )
+        return int(row["n"]) if row else 0
+
+    async def count_sends_since(self, user_id: int, since: datetime) -> int:
+        """Sends (jobs: one however many recipients it has) since ``since``."""
+        row = await self._db.fetchone(
+            f"SELECT {_SENDS} AS n FROM messages WHERE user_id = ? AND created_at >= ?",  # noqa: S608 - ours
             (user_id, to_db_time(since)),
         )
         return int(row["n"]) if row else 0

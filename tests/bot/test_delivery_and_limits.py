@@ -115,7 +115,10 @@ async def test_per_minute_limit(start_bot: HarnessFactory) -> None:
     assert await harness.core.store.messages.get(3) is None
 
     shown = plain(await harness.say(ADMIN, f"/limits {ADMIN} 5 200"))
-    assert shown == f"Лимиты {ADMIN}: 5 в минуту, 200 в день. Отправлено: 2 за минуту, 2 за сутки."
+    assert shown == (
+        f"Лимиты {ADMIN}: отправок за минуту — 2 из 5, SMS за сутки — 2 из 200. "
+        "Отправка группе из 50 человек — одна отправка и 50 SMS."
+    )
     assert plain(await harness.say(ADMIN, f"/limits {ADMIN}")) == shown
 
     fourth = plain(await harness.say(ADMIN, f"/send {PHONE} four"))
@@ -143,7 +146,10 @@ async def test_limits_for_a_user(harness: BotHarness) -> None:
     await harness.core.store.users.upsert(USER, name="Ivan", is_admin=False, added_by=ADMIN)
 
     reply = plain(await harness.say(ADMIN, f"/limits {USER} 1 -"))
-    assert reply == f"Лимиты {USER}: 1 в минуту, 200 в день. Отправлено: 0 за минуту, 0 за сутки."
+    assert reply == (
+        f"Лимиты {USER}: отправок за минуту — 0 из 1, SMS за сутки — 0 из 200. "
+        "Отправка группе из 50 человек — одна отправка и 50 SMS."
+    )
 
     await harness.say(USER, f"/send {PHONE} one")
     refused = plain(await harness.say(USER, f"/send {PHONE} two"))

@@ -13,7 +13,7 @@ from handlers.texts_cli import CLI_TEXTS, say
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "bot" / "cli.py"
 #: every module of the command line: ``cli.py`` and the commands it hands on
-CLI_MODULES = (CLI, ROOT / "bot" / "cli_contacts.py")
+CLI_MODULES = (CLI, ROOT / "bot" / "cli_contacts.py", ROOT / "bot" / "cli_bulk.py")
 #: values of the ``--json`` payload, for machines rather than people
 JSON_VALUES = frozenset({"not found"})
 
