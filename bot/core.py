@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 
+from bot.metrics import Metrics, gateway_hosts
 from bot.settings import PROVIDER_NAMES, Settings
 from providers.base import SmsProvider
 from providers.http import create_http_client
@@ -66,6 +67,8 @@ class Core:
     previews: PreviewService
     recipients: RecipientResolver
     store: Repositories
+    #: the process's Prometheus registry and what feeds it (``bot.metrics``)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def build_gateways(
@@ -102,10 +105,12 @@ async def open_core(
     settings: Settings, *, http: httpx.AsyncClient | None = None
 ) -> AsyncIterator[Core]:
     own_http = http is None
+    metrics = Metrics(gateway_hosts({g.name: g.url for g in settings.gateways}))
     client = http or create_http_client(
         connect_timeout=settings.http_connect_timeout,
         read_timeout=settings.http_read_timeout,
         max_connections=settings.http_pool_size,
+        event_hooks=metrics.event_hooks(),
     )
     db = Database(settings.database_path)
     sender: SendService | None = None
@@ -172,6 +177,7 @@ async def open_core(
             ),
             recipients=RecipientResolver(sender.recipient, max_recipients=settings.max_recipients),
             store=store,
+            metrics=metrics,
         )
     finally:
         if sender is not None:
