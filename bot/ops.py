@@ -17,7 +17,6 @@ Health is 200 when everything works and 503 naming what does not, as JSON:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -81,8 +80,7 @@ async def health_report(core: Core, dispatcher: DispatcherState | None) -> dict[
 
     database: dict[str, Any] = {"writable": True}
     try:
-        async with asyncio.timeout(HEALTH_DB_TIMEOUT):
-            await queries.check_writable()
+        await queries.check_writable(HEALTH_DB_TIMEOUT)
     except TimeoutError:
         database = {"writable": False, "error": f"no write lock within {HEALTH_DB_TIMEOUT:g} s"}
     except (sqlite3.Error, OSError, RuntimeError) as exc:

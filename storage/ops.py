@@ -12,10 +12,6 @@ from storage.db import Database, from_db_time
 _PENDING = ("queued", "sending")
 
 
-class _Rollback(Exception):
-    """Ends the health check's write transaction without committing anything."""
-
-
 @dataclass(frozen=True, slots=True)
 class LastResult:
     """A gateway's last settled send."""
@@ -30,15 +26,13 @@ class OpsQueries:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def check_writable(self) -> None:
-        """Take the write lock (``BEGIN IMMEDIATE``) and roll back: raises when the
-        database cannot be written (read-only, closed). Bound it with
-        ``asyncio.timeout``: a lock held elsewhere makes it wait."""
-        try:
-            async with self._db.transaction():
-                raise _Rollback
-        except _Rollback:
-            return
+    async def check_writable(self, wait_seconds: float) -> None:
+        """A write (of nothing) in a transaction that is rolled back: raises when the
+        database cannot be written (a read-only file or connection, a closed one,
+        ``TimeoutError`` for a write lock held longer than ``wait_seconds``)."""
+        await self._db.check_writable(
+            "DELETE FROM bot_state WHERE key = 'health check'", wait_seconds
+        )
 
     async def counts(self) -> list[tuple[str, str, int]]:
         """(gateway, state, rows) for every pair that has rows."""
