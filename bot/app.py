@@ -60,7 +60,7 @@ COMMANDS: dict[Lang, list[tuple[str, str]]] = {lang: command_menu(lang) for lang
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM. ``settings`` come from ``load_bot_settings``."""
     assert settings.bot_token is not None
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), settings.log_format)
     install_redacting_hooks(settings.secret_values())
     try:
         bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
