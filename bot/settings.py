@@ -398,9 +398,10 @@ class Settings(BaseSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @field_validator("webhook_url", "webhook_secret", "http_port", mode="before")
     @classmethod
     def _blank_webhook(cls, value: Any) -> Any:
+        # HTTP_PORT= (blank, as a compose file's ${HTTP_PORT:-} gives) is no server
         return _blank_is_none(value)
 
     @field_validator("log_format", mode="before")

@@ -197,3 +197,8 @@ def test_webhook_settings_are_checked(values: dict[str, Any], named: str) -> Non
 def test_the_webhook_secret_is_redacted_like_the_other_secrets() -> None:
     settings = load_settings(_env_file=None, webhook_url=URL, webhook_secret=SECRET, http_port=1)
     assert SECRET in settings.secret_values()
+
+
+def test_a_blank_http_port_means_no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PORT", " ")
+    assert load_settings(_env_file=None).http_port is None
