@@ -30,7 +30,13 @@ from bot.ops import DISPATCHER_KEY, DispatcherState
 from bot.settings import Settings
 from bot.telegram import TelegramNotifier, build_bot, count_api_errors
 from bot.web import create_web_app, run_web
-from bot.webhook import ForeignWebhook, add_webhook_route, leave_webhook, register_webhook
+from bot.webhook import (
+    ForeignWebhook,
+    WebhookRefused,
+    add_webhook_route,
+    leave_webhook,
+    register_webhook,
+)
 from handlers.middlewares import InFlightMiddleware
 from handlers.texts import LANGS, Lang, command_menu, menu_language_code
 from services.domain import load_country_names
@@ -79,7 +85,7 @@ def run(settings: Settings) -> int:
     except DatabaseUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except ForeignWebhook as exc:
+    except (ForeignWebhook, WebhookRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except NotTheBotApi as exc:

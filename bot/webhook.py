@@ -21,6 +21,8 @@ import logging
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramServerError
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
@@ -46,6 +48,16 @@ class ForeignWebhook(Exception):
         )
 
 
+class WebhookRefused(Exception):
+    """Telegram refused ``setWebhook`` (an address it cannot use, a bad secret)."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__(
+            f"Telegram refused WEBHOOK_URL ({answer}): it must be a public https:// address "
+            "with a valid certificate, on port 443, 80, 88 or 8443."
+        )
+
+
 class WebhookHandler(SimpleRequestHandler):
     """aiogram's handler, answering 503 while the dispatcher is not running. The bot's
     session is closed by ``bot.app.serve``, not when the web server stops."""
@@ -64,6 +76,10 @@ class WebhookHandler(SimpleRequestHandler):
             return web.Response(text="Unauthorized", status=401)
         if not self._receiving.running:
             return web.Response(text="starting or stopping: try again later", status=503)
+        try:
+            Update.model_validate(await request.json(), context={"bot": bot})
+        except ValueError:  # not JSON, or not an update (pydantic's error is one)
+            return web.Response(text="not a Telegram update", status=400)
         return await super().handle(request)
 
     async def close(self) -> None:
@@ -87,19 +103,28 @@ async def register_webhook(
 ) -> None:
     # Remembered first: if the call's answer is lost, polling later still knows it.
     await ops.set_state(WEBHOOK_URL_KEY, url)
-    await bot.set_webhook(
-        url,
-        secret_token=secret,
-        allowed_updates=dp.resolve_used_update_types(),
-        drop_pending_updates=False,
-    )
+    try:
+        await bot.set_webhook(
+            url,
+            secret_token=secret,
+            allowed_updates=dp.resolve_used_update_types(),
+            drop_pending_updates=False,
+        )
+    except TelegramBadRequest as exc:
+        raise WebhookRefused(" ".join(exc.message.split())[:120]) from None
     log.info("webhook registered at %s", urlsplit(url).hostname)
 
 
 async def leave_webhook(bot: Bot, ops: OpsQueries) -> None:
     """Before polling: delete the webhook this bot set; raise ``ForeignWebhook`` for
     one set by someone else."""
-    info = await bot.get_webhook_info()
+    try:
+        info = await bot.get_webhook_info()
+    except (TelegramNetworkError, TelegramServerError) as exc:
+        # Telegram was reached a moment ago: polling retries, and a webhook still set
+        # shows there as a conflict in the log.
+        log.warning("could not check for a webhook (%s): polling", exc)
+        return
     ours = await ops.get_state(WEBHOOK_URL_KEY)
     if info.url:
         if info.url != ours:

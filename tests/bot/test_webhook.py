@@ -22,7 +22,13 @@ from bot.ops import DISPATCHER_KEY
 from bot.settings import ConfigError, load_settings
 from bot.telegram import TelegramNotifier, build_bot
 from bot.web import create_web_app
-from bot.webhook import ForeignWebhook, add_webhook_route, leave_webhook
+from bot.webhook import (
+    ForeignWebhook,
+    WebhookRefused,
+    add_webhook_route,
+    leave_webhook,
+    register_webhook,
+)
 from services.status import DeliveryTracker
 from storage.ops import OpsQueries
 from tests.bot.conftest import ADMIN, PHONE, bot_settings, close_session, plain
@@ -131,6 +137,18 @@ async def test_an_update_without_the_right_secret_is_refused(
     assert webhook_bot.api.messages_to(ADMIN) == []
 
 
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"update_id": "x"}'])
+async def test_a_body_that_is_not_an_update_is_answered_400(
+    webhook_bot: WebhookBot, body: bytes
+) -> None:
+    url = webhook_bot.server.make_url("/telegram/updates")
+    headers = {HEADER: SECRET, "Content-Type": "application/json"}
+    async with webhook_bot.http.post(url, data=body, headers=headers) as response:
+        assert response.status == 400
+    assert await webhook_bot.post(webhook_bot.update(ADMIN, "/help")) == 200
+    await webhook_bot.api.wait_for_message(ADMIN, lambda m: bool(m.text))
+
+
 async def test_a_repeated_update_is_handled_once(webhook_bot: WebhookBot) -> None:
     update = webhook_bot.update(ADMIN, f"/send {PHONE} once")
     assert await webhook_bot.post(update) == 200
@@ -202,3 +220,11 @@ def test_the_webhook_secret_is_redacted_like_the_other_secrets() -> None:
 def test_a_blank_http_port_means_no_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTP_PORT", " ")
     assert load_settings(_env_file=None).http_port is None
+
+
+async def test_a_webhook_telegram_refuses_is_said_plainly(webhook_bot: WebhookBot) -> None:
+    webhook_bot.api.fail_next["setWebhook"] = 400
+    with pytest.raises(WebhookRefused, match="Telegram refused WEBHOOK_URL"):
+        await register_webhook(
+            webhook_bot.bot, webhook_bot.dp, OpsQueries(webhook_bot.core.db), URL, SECRET
+        )
