@@ -33,4 +33,11 @@ VOLUME ["/data"]
 
 # SIGTERM lets sends in flight finish and record their result (SHUTDOWN_GRACE_SECONDS).
 STOPSIGNAL SIGTERM
+
+# Asks GET /health of the process (database writable, dispatcher running, each gateway's
+# last send). With HTTP_PORT unset there is no server to ask and the check passes: set
+# HTTP_PORT (e.g. 8080, HTTP_HOST=0.0.0.0 inside a container) for a meaningful one.
+# Standard library only, no curl in a slim image; the start period covers importing aiogram.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-m", "bot", "healthcheck"]
 CMD ["python", "-m", "bot"]

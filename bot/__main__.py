@@ -1,6 +1,7 @@
 """``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status|users|job`` is
 the command line; ``python -m bot demo`` runs the bot in the terminal against a Telegram
-stand-in. aiogram is imported only to run the bot."""
+stand-in; ``python -m bot healthcheck`` asks a running one's /health (Docker's
+HEALTHCHECK). aiogram is imported only to run the bot."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli import main as cli_main
 
         return cli_main(args)
+    if args and args[0] == "healthcheck":
+        from bot.healthcheck import run_healthcheck
+
+        return run_healthcheck()
     if args and args[0] == "demo":
         from bot.cli import build_parser
         from bot.demo import run_demo

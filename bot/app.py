@@ -20,19 +20,29 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BotCommand, BotCommandScopeDefault, User
 from aiogram.utils.token import TokenValidationError
+from pydantic import SecretStr
 
 from bot.core import Core, open_core
 from bot.exit_codes import EXIT_CONFIG
 from bot.factory import create_dispatcher
 from bot.logging_setup import configure_logging, install_redacting_hooks, redact_loop_errors
+from bot.ops import DISPATCHER_KEY, DispatcherState
 from bot.settings import Settings
-from bot.telegram import TelegramNotifier, build_bot
+from bot.telegram import TelegramNotifier, build_bot, count_api_errors
 from bot.web import create_web_app, run_web
+from bot.webhook import (
+    ForeignWebhook,
+    WebhookRefused,
+    add_webhook_route,
+    leave_webhook,
+    register_webhook,
+)
 from handlers.middlewares import InFlightMiddleware
 from handlers.texts import LANGS, Lang, command_menu, menu_language_code
 from services.domain import load_country_names
 from services.status import DeliveryTracker
 from storage.db import DatabaseUnavailable, utcnow
+from storage.ops import OpsQueries
 
 log = logging.getLogger("bot")
 
@@ -56,7 +66,7 @@ COMMANDS: dict[Lang, list[tuple[str, str]]] = {lang: command_menu(lang) for lang
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM. ``settings`` come from ``load_bot_settings``."""
     assert settings.bot_token is not None
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), settings.log_format)
     install_redacting_hooks(settings.secret_values())
     try:
         bot = build_bot(settings.bot_token.get_secret_value(), settings.telegram_api_url)
@@ -73,6 +83,9 @@ def run(settings: Settings) -> int:
         print("Telegram refused BOT_TOKEN (unauthorized): check it in @BotFather.", file=sys.stderr)
         return EXIT_CONFIG
     except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (ForeignWebhook, WebhookRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except NotTheBotApi as exc:
@@ -99,17 +112,79 @@ async def serve(settings: Settings, bot: Bot) -> None:
             tracker = DeliveryTracker(core.status, core.store.messages, notifier)
             dp = create_dispatcher(core, tracker)
             register_lifecycle(dp, core, bot, tracker, notifier)
+            count_api_errors(bot, core.metrics.telegram_errors)
+            receiving = watch_dispatcher(dp, settings)
+            ops = OpsQueries(core.db)
             async with contextlib.AsyncExitStack() as web:
                 if settings.http_port is not None:
+                    app = create_web_app(core)
+                    app[DISPATCHER_KEY] = receiving
+                    if settings.webhook_url is not None and settings.webhook_secret is not None:
+                        secret = settings.webhook_secret.get_secret_value()
+                        add_webhook_route(app, dp, bot, settings.webhook_url, secret, receiving)
                     # Serves before and regardless of Telegram: monitoring needs it most
                     # when Telegram is out of reach.
-                    await web.enter_async_context(run_web(create_web_app(core), settings))
+                    await web.enter_async_context(run_web(app, settings))
                 if await wait_for_telegram(bot) is None:
                     return  # SIGTERM/SIGINT while Telegram was unreachable
+                if settings.webhook_url is not None and settings.webhook_secret is not None:
+                    await run_webhook(
+                        dp, bot, ops, receiving, settings.webhook_url, settings.webhook_secret
+                    )
+                    return
+                await leave_webhook(bot, ops)
                 await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     finally:
         # Also when start fails (a refused token): no "Unclosed client session".
         await bot.session.close()
+
+
+def watch_dispatcher(dp: Dispatcher, settings: Settings) -> DispatcherState:
+    """What ``/health`` reports of the dispatcher: running from its start-up to its
+    shutdown."""
+    receiving = DispatcherState("webhook" if settings.webhook_url is not None else "polling")
+
+    async def started() -> None:
+        receiving.running = True
+
+    async def stopping() -> None:
+        receiving.running = False
+
+    dp.startup.register(started)
+    dp.shutdown.register(stopping)
+    return receiving
+
+
+async def run_webhook(
+    dp: Dispatcher,
+    bot: Bot,
+    ops: OpsQueries,
+    receiving: DispatcherState,
+    url: str,
+    secret: SecretStr,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Webhook mode: start the dispatcher, register the webhook, and receive updates
+    on the HTTP server until SIGTERM/SIGINT (or ``stop``)."""
+    await dp.emit_startup(bot=bot, dispatcher=dp, bots=[bot], **dp.workflow_data)
+    try:
+        await register_webhook(bot, dp, ops, url, secret.get_secret_value())
+        log.info("receiving updates by webhook")
+        await wait_for_signal(stop)
+    finally:
+        # Updates coming now are answered 503 (Telegram retries them) while the
+        # handlers running finish.
+        receiving.running = False
+        await dp.emit_shutdown(bot=bot, dispatcher=dp, bots=[bot], **dp.workflow_data)
+
+
+async def wait_for_signal(stop: asyncio.Event | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def wait_for_telegram(bot: Bot, *, max_delay: float = MAX_RETRY_SECONDS) -> User | None:

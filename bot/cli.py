@@ -293,7 +293,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
     # The command line prints its own one-line result; logs only for errors, or when
     # LOG_LEVEL asks for more.
     level = "ERROR" if settings.log_level == "INFO" else settings.log_level
-    configure_logging(level, settings.secret_values())
+    configure_logging(level, settings.secret_values(), settings.log_format)
     install_redacting_hooks(settings.secret_values())
     from bot.cli_bulk import BulkRequest, EntryFileError, entries_of_argument
 

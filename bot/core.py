@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import httpx
 
+from bot.metrics import Metrics, gateway_hosts
 from bot.settings import PROVIDER_NAMES, Settings
 from providers.base import SmsProvider
 from providers.http import create_http_client
@@ -72,6 +73,8 @@ class Core:
     store: Repositories
     contacts: ContactBook
     jobs: JobService
+    #: the process's Prometheus registry and what feeds it (``bot.metrics``)
+    metrics: Metrics = field(default_factory=Metrics)
     #: SMS from Alertmanager's webhook, through ``sender`` to what ``recipients`` resolves
     alerts: AlertService = field(init=False)
 
@@ -114,10 +117,12 @@ async def open_core(
     settings: Settings, *, http: httpx.AsyncClient | None = None
 ) -> AsyncIterator[Core]:
     own_http = http is None
+    metrics = Metrics(gateway_hosts({g.name: g.url for g in settings.gateways}))
     client = http or create_http_client(
         connect_timeout=settings.http_connect_timeout,
         read_timeout=settings.http_read_timeout,
         max_connections=settings.http_pool_size,
+        event_hooks=metrics.event_hooks(),
     )
     db = Database(settings.database_path)
     sender: SendService | None = None
@@ -189,6 +194,7 @@ async def open_core(
             store=store,
             contacts=ContactBook(book, audit, sender.recipient, {*gateways.known, *gateways.names}),
             jobs=JobService(messages, stale_after=settings.stale_send_age),
+            metrics=metrics,
         )
     finally:
         if sender is not None:

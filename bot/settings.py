@@ -6,6 +6,7 @@ Secrets are ``SecretStr``; a configuration error names the setting, never a secr
 
 from __future__ import annotations
 
+import string
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -281,6 +282,13 @@ class Settings(BaseSettings):
     # with the fields of services.alerts.TEMPLATE_FIELDS) and its most SMS parts
     alert_template: str = DEFAULT_ALERT_TEMPLATE
     alert_max_parts: int = Field(default=DEFAULT_ALERT_MAX_PARTS, ge=1, le=10)
+    # operations: Telegram webhook mode (polling unless WEBHOOK_URL is set) and logs
+    #: the public https URL Telegram posts updates to; its path is the route served
+    webhook_url: str | None = None
+    #: Telegram sends it in X-Telegram-Bot-Api-Secret-Token with every update
+    webhook_secret: SecretStr | None = None
+    #: "text" (a line a person reads) or "json" (one JSON object a line)
+    log_format: Literal["text", "json"] = "text"
 
     # storage and logs
     database_path: Path = Path("data/smsbot.sqlite3")
@@ -412,6 +420,24 @@ class Settings(BaseSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("webhook_url", "webhook_secret", "http_port", mode="before")
+    @classmethod
+    def _blank_webhook(cls, value: Any) -> Any:
+        # HTTP_PORT= (blank, as a compose file's ${HTTP_PORT:-} gives) is no server
+        return _blank_is_none(value)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> Any:
+        return value.strip().lower() or "text" if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Settings:
+        problems = webhook_problems(self.webhook_url, self.webhook_secret, self.http_port)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @model_validator(mode="after")
     def _check_gateways(self) -> Settings:
         problems: list[str] = []
@@ -499,6 +525,8 @@ class Settings(BaseSettings):
         """Every secret's value, for the log redaction filter."""
         token = self.bot_token.get_secret_value() if self.bot_token is not None else ""
         secrets = [token] if token else []
+        if self.webhook_secret is not None and self.webhook_secret.get_secret_value():
+            secrets.append(self.webhook_secret.get_secret_value())
         for gateway in self.gateways:
             secrets += gateway.secrets()
         return secrets
@@ -556,6 +584,63 @@ class Settings(BaseSettings):
     @property
     def smska_rate(self) -> float | None:
         return self.smska.rate
+
+
+#: the characters Telegram allows in a webhook's secret token, and its length
+WEBHOOK_SECRET_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
+WEBHOOK_SECRET_LENGTH = (16, 256)
+#: paths the process's HTTP server serves itself
+RESERVED_PATHS = ("/", "/health", "/metrics")
+
+
+def webhook_problems(url: str | None, secret: SecretStr | None, http_port: int | None) -> list[str]:
+    """What is wrong with the webhook settings, each naming its variable (the
+    secret's value is never echoed; the URL's only by its path)."""
+    if url is None:
+        return (
+            [
+                "WEBHOOK_SECRET is set but WEBHOOK_URL is not: set both (webhook mode) or "
+                "neither (polling)"
+            ]
+            if secret is not None
+            else []
+        )
+    problems: list[str] = []
+    problem = url_problem(url)
+    if problem is not None:
+        problems.append(f"WEBHOOK_URL {problem}")
+    else:
+        parts = urlsplit(url)
+        if parts.scheme != "https":
+            problems.append("WEBHOOK_URL must start with https:// (Telegram posts only there)")
+        if parts.username or parts.password:
+            problems.append("WEBHOOK_URL must not carry a user name or password")
+        if parts.fragment or "#" in url:
+            problems.append("WEBHOOK_URL must not have a # part")
+        if (parts.path or "/") in RESERVED_PATHS:
+            problems.append(
+                "WEBHOOK_URL needs a path of its own, e.g. https://bot.example.com/telegram "
+                "(not / or /health or /metrics)"
+            )
+    if secret is None:
+        problems.append(
+            "WEBHOOK_SECRET is required with WEBHOOK_URL: 16 to 256 characters of "
+            'A-Z a-z 0-9 _ - (e.g. from: python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))")'
+        )
+    else:
+        value = secret.get_secret_value()
+        low, high = WEBHOOK_SECRET_LENGTH
+        if not low <= len(value) <= high:
+            problems.append(f"WEBHOOK_SECRET must be {low} to {high} characters long")
+        if not set(value) <= WEBHOOK_SECRET_CHARS:
+            problems.append("WEBHOOK_SECRET may hold only the characters A-Z a-z 0-9 _ -")
+    if http_port is None:
+        problems.append(
+            "HTTP_PORT is required with WEBHOOK_URL: the webhook is served by the HTTP "
+            "server (behind your HTTPS proxy)"
+        )
+    return problems
 
 
 def _decode(field_name: str, decode: Any, field: FieldInfo, value: Any) -> Any:

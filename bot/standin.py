@@ -25,7 +25,10 @@ What it models:
   ``message text is empty``, ``message is too long``, ``can't parse entities`` for broken
   ``parse_mode=HTML`` markup, ``BUTTON_DATA_INVALID`` for callback data over 64 bytes,
   ``BOT_COMMAND_INVALID``, 401 for a token other than ``FakeBotApi.token``;
-* injected faults: ``retry_after`` (429 with ``parameters.retry_after``) and ``fail_next``.
+* injected faults: ``retry_after`` (429 with ``parameters.retry_after``) and ``fail_next``;
+* a webhook: ``setWebhook`` (https only; ``FakeBotApi.webhook`` keeps its parameters),
+  ``getWebhookInfo`` and ``deleteWebhook``; while one is set ``getUpdates`` answers 409,
+  as Telegram does. Updates are not posted to it: a test posts them itself.
 
 ``python -m bot demo`` runs the bot against it with a console in the terminal (``Console``).
 On its own: ``python -m bot.standin --port 8081``, point a bot at the printed address, then
@@ -79,6 +82,10 @@ NOT_MODIFIED = (
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
+)
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
 )
 FIRST_UPDATE_ID = 1000
 
@@ -273,6 +280,8 @@ class FakeBotApi:
         self.retry_after: dict[str, int] = {}
         self.fail_next: dict[str, int] = {}
         self.commands: list[dict[str, str]] = []
+        #: the parameters of the last ``setWebhook`` (``None``: no webhook)
+        self.webhook: dict[str, Any] | None = None
         #: Called whenever the bot sends or edits a message (the try-out prints them).
         self.on_message: Callable[[SentMessage], None] | None = None
         #: Called with the parameters of each ``answerCallbackQuery`` (the notice or
@@ -684,6 +693,7 @@ class FakeBotApi:
     def _dispatch(self, method: str, params: dict[str, Any]) -> Any:
         handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "getme": self._get_me,
+            "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "sendmessage": self._send_message,
@@ -717,19 +727,42 @@ class FakeBotApi:
             self.on_callback_answer(params)
         return True
 
+    def _set_webhook(self, params: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:  # an empty url removes the webhook, as deleteWebhook does
+            return self._delete_webhook(params)
+        if not url.startswith("https://"):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad_request("bad webhook: secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, str):  # form data carries the list as JSON
+            allowed = json.loads(allowed)
+        self.webhook = {**params, "url": url, "allowed_updates": allowed}
+        if _truthy(params.get("drop_pending_updates")):
+            self._queue.clear()
+        return True
+
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
         if _truthy(params.get("drop_pending_updates")):
             self._queue.clear()
         return True
 
     def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": "",
+        info: dict[str, Any] = {
+            "url": self.webhook["url"] if self.webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._queue),
         }
+        if self.webhook and self.webhook.get("allowed_updates") is not None:
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise ApiError(HTTPStatus.CONFLICT, WEBHOOK_CONFLICT)
         offset = _as_int(params.get("offset"), 0)
         limit = min(max(_as_int(params.get("limit"), 100), 1), 100)
         timeout = max(_as_int(params.get("timeout"), 0), 0)

@@ -22,6 +22,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+from prometheus_client import Counter
 
 from handlers.jobs import summary_keyboard
 from handlers.render import recorded_outcome, status_suffix
@@ -83,6 +84,31 @@ class KeepResponseModels(BaseRequestMiddleware):
         if returning not in self._models:
             self._models[returning] = Response[returning]  # type: ignore[valid-type]
         return await make_request(bot, method)
+
+
+class ApiErrorCounter(BaseRequestMiddleware):
+    """Counts the Bot API calls that fail, by method and error class (each try of a
+    call repeated after flood control counts)."""
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except Exception as exc:
+            self._counter.labels(type(method).__name__, type(exc).__name__).inc()
+            raise
+
+
+def count_api_errors(bot: Bot, counter: Counter) -> None:
+    """Count ``bot``'s failed calls in ``counter`` (``Metrics.telegram_errors``)."""
+    bot.session.middleware(ApiErrorCounter(counter))
 
 
 def build_bot(token: str, api_url: str | None) -> Bot:

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot.core import Core
+from bot.ops import add_ops_routes
 from bot.settings import Settings
 
 log = logging.getLogger("bot.web")
@@ -28,6 +29,7 @@ CORE_KEY = web.AppKey("core", Core)
 def create_web_app(core: Core) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[CORE_KEY] = core
+    add_ops_routes(app, core)
     return app
 
 

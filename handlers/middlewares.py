@@ -62,7 +62,11 @@ class DedupeMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if isinstance(event, Update) and not await self._updates.first_time(event.update_id):
-            log.info("update %s was delivered again: ignored", event.update_id)
+            log.info(
+                "update %s was delivered again: ignored",
+                event.update_id,
+                extra={"update_id": event.update_id, "result": "duplicate"},
+            )
             return None
         return await handler(event, data)
 
@@ -107,6 +111,7 @@ class AccessMiddleware(BaseMiddleware):
             kind,
             refusal.record.count,
             "" if refusal.answer else ", not answered again within the hour",
+            extra={"user_id": from_user.id, "result": "refused"},
         )
         try:
             if isinstance(inner, Message) and refusal.answer:

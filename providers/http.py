@@ -12,8 +12,9 @@ import asyncio
 import html
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
@@ -35,7 +36,11 @@ class HttpAnswer:
 
 
 def create_http_client(
-    *, connect_timeout: float = 5.0, read_timeout: float = 20.0, max_connections: int = 20
+    *,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 20.0,
+    max_connections: int = 20,
+    event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
 ) -> httpx.AsyncClient:
     """The one client the whole process shares. No transport-level retries: the
     adapters decide what may be retried.
@@ -43,6 +48,7 @@ def create_http_client(
     ``max_connections`` must cover every send that may be in flight at once (the send
     service queues in front of each gateway with that many slots), so that a send
     never waits for a connection: a pool time-out would read as "could not connect".
+    ``event_hooks``: httpx's, e.g. the metrics' latency timer.
     """
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
     limits = httpx.Limits(
@@ -54,6 +60,7 @@ def create_http_client(
         follow_redirects=False,
         trust_env=False,
         headers={"User-Agent": "smsbot/0.1"},
+        event_hooks=dict(event_hooks or {}),
     )
 
 

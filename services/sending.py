@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -178,6 +179,25 @@ class Pacer:
         self._next = turn + self._interval
         if turn > now:
             await asyncio.sleep(turn - now)
+
+
+def _log_fields(
+    record: MessageRecord, gateway: str, latency_ms: float | None, error: ProviderError | None
+) -> dict[str, object]:
+    """The fields of a send's result line in the JSON log (``LOG_FORMAT=json``)."""
+    if error is None:
+        result = "accepted"
+    else:
+        result = "unknown" if isinstance(error, OutcomeUnknown) else "failed"
+    return {
+        "user_id": record.user_id,
+        "message_id": record.id,
+        "job_id": record.job_id,
+        "gateway": gateway,
+        "result": result,
+        "error": None if error is None else type(error).__name__,
+        "latency_ms": latency_ms,
+    }
 
 
 def _storage_reason(exc: BaseException) -> str:
@@ -528,6 +548,7 @@ class SendService:
                     log.warning("send #%s is %s already: not sending it", record.id, marked.state)
                     return SendOutcome(marked, failed_attempts=tuple(failed), duplicate=True)
                 record = marked
+                started = time.monotonic()
                 try:
                     result = await gateway.send(sms)
                 except ProviderError as exc:
@@ -535,12 +556,16 @@ class SendService:
                 except Exception as exc:  # a bug while the request may have been in flight
                     log.exception("send #%s via %s: unexpected error", record.id, name)
                     error = InternalSendError(name, f"internal error ({type(exc).__name__})")
+                latency_ms = round((time.monotonic() - started) * 1000, 1)
             if error is None:
                 return await self._record_success(
-                    record, result, gateway.capabilities.status, failed
+                    record, result, gateway.capabilities.status, failed, latency_ms=latency_ms
                 )
+            fields = _log_fields(record, name, latency_ms, error)
             if isinstance(error, OutcomeUnknown):
-                log.warning("send #%s via %s: outcome unknown: %s", record.id, name, error)
+                log.warning(
+                    "send #%s via %s: outcome unknown: %s", record.id, name, error, extra=fields
+                )
                 return await self._settle(record, MessageState.UNKNOWN, error, failed)
             if error.failover_safe and not is_last:
                 log.warning(
@@ -548,6 +573,7 @@ class SendService:
                     record.id,
                     name,
                     error,
+                    extra=fields,
                 )
                 failed.append(FailedAttempt(name, error))
                 try:
@@ -557,7 +583,9 @@ class SendService:
                 except STORAGE_ERRORS as exc:  # only history: the next mark_sending tells
                     log.error("send #%s: could not note the failed attempt: %s", record.id, exc)
                 continue
-            log.warning("send #%s via %s failed, nothing sent: %s", record.id, name, error)
+            log.warning(
+                "send #%s via %s failed, nothing sent: %s", record.id, name, error, extra=fields
+            )
             return await self._settle(record, MessageState.FAILED, error, failed)
 
         # Every remaining gateway was skipped as unable to carry the text.
@@ -608,6 +636,8 @@ class SendService:
         result: SendResult,
         trackable: bool,
         failed: list[FailedAttempt],
+        *,
+        latency_ms: float | None = None,
     ) -> SendOutcome:
         next_check = self._clock() + self._first_check_after if trackable else None
 
@@ -635,7 +665,13 @@ class SendService:
             error_text=None,
         )
         stored, unrecorded = await self._write(record.id, write, shown)
-        log.info("send #%s via %s: accepted as %s", record.id, result.provider, result.message_id)
+        log.info(
+            "send #%s via %s: accepted as %s",
+            record.id,
+            result.provider,
+            result.message_id,
+            extra=_log_fields(stored, result.provider, latency_ms, None),
+        )
         if result.balance is not None:
             try:
                 await self._balances.save(

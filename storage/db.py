@@ -168,6 +168,28 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
+    async def check_writable(self, statement: str, wait_seconds: float) -> None:
+        """The health check: ``statement`` (a write) in a transaction that is rolled
+        back, waiting at most ``wait_seconds`` for this process's connection and as long
+        again for another process's write lock. Raises what the write raises, or
+        ``TimeoutError``."""
+        async with asyncio.timeout(wait_seconds):
+            await self._lock.acquire()
+        try:
+            conn = self.conn
+            await conn.execute(f"PRAGMA busy_timeout = {int(wait_seconds * 1000)}")
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    await conn.execute(statement)
+                finally:
+                    with contextlib.suppress(sqlite3.Error):
+                        await asyncio.shield(conn.execute("ROLLBACK"))
+            finally:
+                await asyncio.shield(conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))
+        finally:
+            self._lock.release()
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         async with self._lock:
             cursor = await self.conn.execute(sql, tuple(params))

@@ -190,4 +190,15 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE jobs ADD COLUMN api_token_id INTEGER REFERENCES api_tokens (id)
     """,
+    # 7 (operations): the health check's last result per gateway and the metrics'
+    # counts by gateway and state read indexes, not the table; the bot's own settings
+    # to remember across restarts (the webhook URL it registered)
+    """
+    CREATE INDEX messages_provider_id ON messages (provider, id);
+    CREATE INDEX messages_provider_state ON messages (provider, state);
+    CREATE TABLE bot_state (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    )
+    """,
 ]

@@ -94,7 +94,15 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("HTTP_PORT", "8080", "http_port", 8080),
     ("ALERT_TEMPLATE", "{status}: {summary}", "alert_template", "{status}: {summary}"),
     ("ALERT_MAX_PARTS", "3", "alert_max_parts", 3),
+    ("WEBHOOK_URL", "https://bot.example/tg", "webhook_url", "https://bot.example/tg"),
+    ("WEBHOOK_SECRET", "A" * 16 + "_-9", "webhook_secret", SecretStr("A" * 16 + "_-9")),
+    ("LOG_FORMAT", " JSON ", "log_format", "json"),
 ]
+#: what a setting is valid only with (webhook mode needs all three)
+COMPANIONS: dict[str, dict[str, str]] = {
+    "WEBHOOK_URL": {"WEBHOOK_SECRET": "B" * 20, "HTTP_PORT": "8443"},
+    "WEBHOOK_SECRET": {"WEBHOOK_URL": "https://bot.example/tg", "HTTP_PORT": "8443"},
+}
 
 
 def _value(settings: Settings, attribute: str) -> Any:
@@ -170,7 +178,7 @@ def test_every_setting_has_a_case() -> None:
 def test_setting_read_from_environment(
     monkeypatch: pytest.MonkeyPatch, env_name: str, raw: str, attribute: str, expected: Any
 ) -> None:
-    for name, value in {**BASE_ENV, env_name: raw}.items():
+    for name, value in {**BASE_ENV, **COMPANIONS.get(env_name, {}), env_name: raw}.items():
         monkeypatch.setenv(name, value)
     settings = load_settings(_env_file=None)
     assert _value(settings, attribute) == _expected(expected)
@@ -182,7 +190,8 @@ def test_setting_read_from_environment(
 def test_setting_read_from_env_file(
     tmp_path: Path, env_name: str, raw: str, attribute: str, expected: Any
 ) -> None:
-    env_file = _write_env_file(tmp_path / "custom.env", {**BASE_ENV, env_name: raw})
+    values = {**BASE_ENV, **COMPANIONS.get(env_name, {}), env_name: raw}
+    env_file = _write_env_file(tmp_path / "custom.env", values)
     settings = load_settings(_env_file=env_file)
     assert _value(settings, attribute) == _expected(expected)
 
