@@ -40,6 +40,7 @@ from storage.models import MessageRecord, PreviewState
 from storage.updates import PreviewRepository
 
 __all__ = [
+    "Balance",
     "JobStarted",
     "OpenedPreview",
     "PreviewKind",
