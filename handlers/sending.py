@@ -662,7 +662,9 @@ def bulk_preview_text(
     if balance is not None and balance.unit != PARTS_UNIT:
         balance_text += t(lang, "bulk_balance_other_unit")
     who = [
-        f"{esc(r.name)} (<code>+{esc(r.number)}</code>)" if r.name else f"<code>+{r.number}</code>"
+        t(lang, "bulk_named", name=r.name, number=Html(f"<code>+{esc(r.number)}</code>"))
+        if r.name
+        else f"<code>+{esc(r.number)}</code>"
         for r in recipients
     ]
     listed = t(lang, "bulk_recipients", recipients=Html(_listed(lang, who, ", ")))

@@ -582,7 +582,11 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "\nПовторы убраны ({count}): {items}",
         "en": "\nDuplicates removed ({count}): {items}",
     },
-    "bulk_duplicate_item": {"ru": "{entry} (уже есть: {first})", "en": "{entry} (as {first})"},
+    "bulk_duplicate_item": {
+        "ru": "«{entry}» (уже есть: «{first}»)",
+        "en": "“{entry}” (as “{first}”)",
+    },
+    "bulk_named": {"ru": "«{name}» ({number})", "en": "{name} ({number})"},
     "bulk_refused": {
         "ru": "\nНе получат SMS — не понято ({count}):\n{items}",
         "en": "\nWill not get the SMS, not understood ({count}):\n{items}",
