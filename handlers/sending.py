@@ -197,7 +197,8 @@ def create_send_router() -> Router:
             return
         if not args.phone:
             await state.set_state(SendFlow.phone)
-            await state.update_data(provider=args.provider, member_since=_member_since(user))
+            # a fresh flow: nothing of an earlier one (a list at its text step) is kept
+            await state.set_data({"provider": args.provider, "member_since": _member_since(user)})
             await message.answer(t(lang, "ask_phone"))
             return
         if not args.text:
@@ -208,8 +209,8 @@ def create_send_router() -> Router:
                 await message.answer(input_error(exc, lang))
                 return
             await state.set_state(SendFlow.text)
-            await state.update_data(
-                provider=args.provider, phone=number, member_since=_member_since(user)
+            await state.set_data(
+                {"provider": args.provider, "phone": number, "member_since": _member_since(user)}
             )
             await message.answer(t(lang, "ask_text", phone=number))
             return
@@ -240,7 +241,7 @@ def create_send_router() -> Router:
         except InvalidInput as exc:
             await message.answer(input_error(exc, lang))
             return
-        await state.update_data(phone=number)
+        await state.update_data(phone=number, recipients=None)
         await state.set_state(SendFlow.text)
         await message.answer(t(lang, "ask_text", phone=number))
 
@@ -256,7 +257,7 @@ def create_send_router() -> Router:
         if not await _flow_still_theirs(message, lang, user, state):
             return
         data = await state.get_data()
-        if "recipients" in data:  # several, or from the book: asked for the text
+        if data.get("recipients"):  # several, or from the book: asked for the text
             recipients = [Recipient(str(n), name, "") for n, name in data["recipients"]]
             job = JobRequest(message, lang, user, send_deps, state, in_flight)
             await send_many(
@@ -480,12 +481,14 @@ async def start_entries(
             await message.answer(input_error(exc, lang))
             return
         await job.state.set_state(SendFlow.text)
-        await job.state.update_data(
-            provider=provider,
-            recipients=[[r.number, r.name] for r in resolution.recipients],
-            removed=removed,
-            refused=len(resolution.refused),
-            member_since=_member_since(job.user),
+        await job.state.set_data(
+            {
+                "provider": provider,
+                "recipients": [[r.number, r.name] for r in resolution.recipients],
+                "removed": removed,
+                "refused": len(resolution.refused),
+                "member_since": _member_since(job.user),
+            }
         )
         count = len(resolution.recipients)
         await message.answer(t(lang, "bulk_ask_text", count=count, removed=Html(removed)))

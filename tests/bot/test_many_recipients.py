@@ -350,3 +350,16 @@ def test_read_entries_decodes_and_splits() -> None:
     with pytest.raises(DocumentRefused) as refused:
         read_entries("a.txt", b"\x98\x98")  # not UTF-8, and no cp1251 either
     assert refused.value.key == "doc_not_text"
+
+
+async def test_a_list_left_at_the_text_step_is_never_sent_by_a_later_flow(
+    harness: BotHarness,
+) -> None:
+    asked = await harness.say(ADMIN, f"/send {A}, {B}")
+    assert plain(asked).startswith("Получателей: 2.")
+    await harness.say(ADMIN, "/send")  # begun again: the list is forgotten
+    await harness.say(ADMIN, C)
+
+    await harness.say(ADMIN, "only to C", until=lambda m: plain(m).startswith("✅"))
+
+    assert await _sent_to(harness) == [C]
