@@ -55,8 +55,12 @@ from services.status import DeliveryTracker
 log = logging.getLogger(__name__)
 
 
-#: How many refused entries, duplicates or recipients a reply lists before "and K more".
+#: How many refused entries, duplicates or recipients a reply lists before "and K more",
+#: and in how many characters at most (each list; a reply has 4096).
 LIST_SHOWN = 10
+LIST_CHARS = 800
+#: An entry as typed is shown cut to this length.
+ENTRY_CHARS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,11 +616,24 @@ def _balance_text(lang: Lang, balance: Balance | None) -> str:
 
 
 def _listed(lang: Lang, items: list[str], sep: str) -> str:
-    """At most LIST_SHOWN items (escaped HTML each), then "and K more"."""
-    shown = sep.join(items[:LIST_SHOWN])
-    if len(items) > LIST_SHOWN:
-        shown += sep + t(lang, "bulk_more", count=len(items) - LIST_SHOWN)
-    return shown
+    """At most LIST_SHOWN items (escaped HTML each) and LIST_CHARS characters, then
+    "and K more": a reply stays far below Telegram's 4096 characters."""
+    shown: list[str] = []
+    size = 0
+    for item in items[:LIST_SHOWN]:
+        size += len(item) + len(sep)
+        if shown and size > LIST_CHARS:
+            break
+        shown.append(item)
+    if len(items) > len(shown):
+        shown.append(t(lang, "bulk_more", count=len(items) - len(shown)))
+    return sep.join(shown)
+
+
+def _short(entry: str) -> str:
+    """An entry as typed, on one line and cut to a length a list can show."""
+    flat = " ".join(entry.split())
+    return flat if len(flat) <= ENTRY_CHARS else flat[: ENTRY_CHARS - 1] + "…"
 
 
 def removed_text(resolution: Resolution, lang: Lang) -> str:
@@ -624,7 +641,7 @@ def removed_text(resolution: Resolution, lang: Lang) -> str:
     text = ""
     if resolution.duplicates:
         items = [
-            t(lang, "bulk_duplicate_item", entry=d.entry, first=d.first)
+            t(lang, "bulk_duplicate_item", entry=_short(d.entry), first=_short(d.first))
             for d in resolution.duplicates
         ]
         text += t(
@@ -638,7 +655,7 @@ def removed_text(resolution: Resolution, lang: Lang) -> str:
             t(
                 lang,
                 "bulk_refused_item",
-                entry=f"{r.entry} ({r.name})" if r.name else r.entry,
+                entry=_short(f"{r.entry} ({r.name})" if r.name else r.entry),
                 reason=Html(entry_reason(r.error, lang)),
             )
             for r in resolution.refused
@@ -665,7 +682,7 @@ def bulk_preview_text(
     if balance is not None and balance.unit != PARTS_UNIT:
         balance_text += t(lang, "bulk_balance_other_unit")
     who = [
-        t(lang, "bulk_named", name=r.name, number=Html(f"<code>+{esc(r.number)}</code>"))
+        t(lang, "bulk_named", name=_short(r.name), number=Html(f"<code>+{esc(r.number)}</code>"))
         if r.name
         else f"<code>+{esc(r.number)}</code>"
         for r in recipients

@@ -363,3 +363,16 @@ async def test_a_list_left_at_the_text_step_is_never_sent_by_a_later_flow(
     await harness.say(ADMIN, "only to C", until=lambda m: plain(m).startswith("✅"))
 
     assert await _sent_to(harness) == [C]
+
+
+async def test_long_refused_entries_keep_the_reply_within_telegrams_limit(
+    harness: BotHarness,
+) -> None:
+    words = ", ".join(f"{letter * 300}" for letter in "abcdefghijkl")
+
+    reply = await harness.say(ADMIN, f"/send {A}, {words} hi")
+
+    assert len(reply.text) < 4096
+    assert "…и ещё" in plain(reply)
+    assert "a" * 300 not in plain(reply)
+    assert len(buttons(reply)) == 2
