@@ -12,7 +12,7 @@ from datetime import timedelta
 import aiohttp
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -284,7 +284,8 @@ def create_send_router() -> Router:
             message.text or "",
         )
 
-    @router.message(F.document)
+    # outside any flow or within /send's own: another flow may take files of its own
+    @router.message(StateFilter(None, SendFlow.phone, SendFlow.text), F.document)
     async def on_document(
         message: Message,
         bot: Bot,

@@ -4,6 +4,7 @@ the balance and its refusal), BULK_CONFIRM_OVER, and one job per send."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from handlers.documents import DocumentRefused, read_entries
+from handlers.middlewares import InFlightMiddleware
 from services.recipients import BookEntry, name_key
 from tests.bot.conftest import ADMIN, BotHarness, HarnessFactory, buttons, plain
 from tests.bot.test_russian_texts import english_words
@@ -376,3 +378,17 @@ async def test_long_refused_entries_keep_the_reply_within_telegrams_limit(
     assert "…и ещё" in plain(reply)
     assert "a" * 300 not in plain(reply)
     assert len(buttons(reply)) == 2
+
+
+async def test_shutdown_waits_for_the_answer_of_a_running_job() -> None:
+    in_flight = InFlightMiddleware()
+    finish = asyncio.Event()
+    in_flight.track(asyncio.create_task(finish.wait()))  # what answer_job leaves running
+    waiting = asyncio.create_task(in_flight.wait(grace=60))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert not waiting.done()
+
+    finish.set()
+
+    assert await waiting is True
