@@ -24,7 +24,11 @@ _NAME_WORD = r"[^\W\d_][\w.'\-]*"
 #: with a digit, so that a lone number followed by `` ;-)`` keeps that in its text.
 _NUMBER_ENTRY = r"[+\d(](?:[\d()\-. \t\u00a0]*[\d)])?"
 #: ``oncall,Petr, +7 912 345 67 80, `` before the last entry of a one-line list.
-_LIST_HEAD = re.compile(rf"(?:[ \t]*(?:{_NAME_WORD}[ \t]*|{_NUMBER_ENTRY})?[,;])+")
+#: A blank between a number and the separator counts only before another number: a
+#: lone number's text may start with one (``79123456789 ;-)``, ``… , Petr says hi``).
+_LIST_HEAD = re.compile(
+    rf"(?:[ \t]*(?:{_NAME_WORD}[ \t]*|{_NUMBER_ENTRY}(?:[ \t]+(?=[,;][ \t]*[+\d(]))?)?[,;])+"
+)
 _NUMBER_ENTRY_RE = re.compile(_NUMBER_ENTRY)
 #: A name on a line of its own may have spaces (``Petr Ivanov``), never digits first.
 _NAME_LINE = re.compile(r"[^\W\d_][\w.'\- \t\u00a0]*")
