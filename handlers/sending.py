@@ -1,4 +1,5 @@
-"""/send: one line, or a guided flow; a preview with "Send" and "Cancel" buttons."""
+"""/send: one line, or a guided flow, to one recipient or several (a list, names and
+groups, a .txt/.csv file); a preview with "Send" and "Cancel" buttons."""
 
 from __future__ import annotations
 
