@@ -41,7 +41,11 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         previews=previews,
         replies=Replies(core.store.messages),
         tracker=tracker,
-        options=SendOptions(confirmation=settings.send_confirmation),
+        options=SendOptions(
+            confirmation=settings.send_confirmation,
+            bulk_confirm_over=settings.bulk_confirm_over,
+        ),
+        recipients=core.recipients,
     )
     dp = Dispatcher(
         storage=MemoryStorage(),

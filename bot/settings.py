@@ -269,6 +269,9 @@ class Settings(BaseSettings):
 
     # many recipients: the most one send (a list, a group, a file) may have
     max_recipients: int = Field(default=10_000, ge=1, le=100_000)
+    # a send to more recipients than this always shows a preview to tap, even with
+    # SEND_CONFIRMATION=false (0: every send from a list, a name or a file)
+    bulk_confirm_over: int = Field(default=1, ge=0)
 
     # bulk jobs in the bot: the fewest seconds between two edits of a job's progress
     # message (Telegram allows about one message a second per chat, edits included)

@@ -296,6 +296,8 @@ class FakeBotApi:
         self._sequence = itertools.count()
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+        #: files users sent (``send_document``): file_id -> (file_path, content)
+        self._files: dict[str, tuple[str, bytes]] = {}
         self._changed = asyncio.Event()
         self._poll_generation = 0
         self._closing = False
@@ -310,6 +312,7 @@ class FakeBotApi:
             raise RuntimeError(msg)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         try:
@@ -486,6 +489,45 @@ class FakeBotApi:
         }
         return self._enqueue({"callback_query": callback_query})
 
+    def send_document(
+        self,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        mime_type: str | None = None,
+        file_size: int | None = None,
+        language_code: str | None = "ru",
+        chat_id: int | None = None,
+    ) -> int:
+        """Queues a document the user sends (with an optional caption); returns its
+        update_id. The bot fetches it with getFile and the file URL, as from Telegram.
+        ``file_size`` is what the message declares (the content's length by default)."""
+        chat = user_id if chat_id is None else chat_id
+        number = next(self._file_ids)
+        file_id = f"fake-user-file-{number}"
+        self._files[file_id] = (f"documents/file_{number}", content)
+        document: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"fake-user-unique-{number}",
+            "file_name": file_name,
+            "file_size": len(content) if file_size is None else file_size,
+        }
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        message: dict[str, Any] = {
+            "message_id": self._new_message_id(chat),
+            "date": _now(),
+            "chat": self._chat(chat),
+            "from": self._user(user_id, language_code=language_code),
+            "document": document,
+        }
+        if caption is not None:
+            message["caption"] = caption
+        self._user_messages[(chat, message["message_id"])] = copy.deepcopy(message)
+        return self._enqueue({"message": message})
+
     def edit_text(
         self, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
     ) -> int:
@@ -649,6 +691,16 @@ class FakeBotApi:
         self._notify()
         return web.json_response(body, status=call.status)
 
+    async def _download(self, request: web.Request) -> web.Response:
+        """The file URL of a getFile answer: the content, as Telegram serves it."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=HTTPStatus.UNAUTHORIZED)
+        path = request.match_info["path"]
+        for file_path, content in self._files.values():
+            if file_path == path:
+                return web.Response(body=content, content_type="application/octet-stream")
+        return web.Response(status=HTTPStatus.NOT_FOUND)
+
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
         if request.can_read_body:
@@ -706,6 +758,7 @@ class FakeBotApi:
             "senddocument": self._send_file,
             "sendphoto": self._send_file,
             "answercallbackquery": self._answer_callback_query,
+            "getfile": self._get_file,
         }
         handler = handlers.get(method)
         if handler is None:  # sendChatAction, close, ...
@@ -720,6 +773,20 @@ class FakeBotApi:
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
+        }
+
+    def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        """getFile: a file a user sent, with the path to download it from."""
+        file_id = str(params.get("file_id", ""))
+        found = self._files.get(file_id)
+        if found is None:
+            raise _bad_request("wrong file_id or the file is temporarily unavailable")
+        file_path, content = found
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id.replace("file", "unique", 1),
+            "file_size": len(content),
+            "file_path": file_path,
         }
 
     def _answer_callback_query(self, params: dict[str, Any]) -> bool:

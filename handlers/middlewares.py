@@ -47,6 +47,12 @@ class InFlightMiddleware(BaseMiddleware):
             if task is not None:
                 self._tasks.discard(task)
 
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Wait at shutdown for ``task`` too: work a handler left running when it
+        returned (the answer to a job of several recipients)."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def wait(self, grace: float) -> bool:
         """Wait (bounded) for the handlers running now; True if all finished."""
         pending = {t for t in self._tasks if t is not asyncio.current_task() and not t.done()}

@@ -19,6 +19,7 @@ from services.domain import (
 )
 from services.gateways import UnknownProvider
 from services.kinds import ErrorKind, error_kind, parse_kind
+from services.recipients import EmptyGroup, NoRecipients, TooManyRecipients, UnknownRecipient
 from services.records import MessageRecord, MessageState
 from services.sending import RecordNotWritten, SendOutcome
 from services.status import StatusCheck
@@ -67,13 +68,18 @@ def error_reason(error: e.ProviderError, lang: Lang) -> str:
 
 
 def input_error(error: InvalidInput, lang: Lang) -> str:
-    reason = _number_or_gateway_reason(error, lang)
+    return t(lang, "invalid_input", reason=Html(input_reason(error, lang)))
+
+
+def input_reason(error: InvalidInput, lang: Lang) -> str:
+    """What is wrong with an input, as one escaped sentence (no "nothing was sent")."""
+    reason = _number_or_gateway_reason(error, lang) or _recipients_reason(error, lang)
     if reason is not None:
-        return t(lang, "invalid_input", reason=Html(reason))
+        return reason
     if isinstance(error, InvalidPhone):
         if not error.raw.strip():
-            return t(lang, "invalid_input", reason=Html(t(lang, "ask_phone")))
-        return t(lang, "invalid_input", reason=Html(t(lang, "bad_phone", raw=_clip(error.raw))))
+            return t(lang, "ask_phone")
+        return t(lang, "bad_phone", raw=_clip(error.raw))
     if isinstance(error, InvalidText):
         if error.char is not None:
             reason = t(
@@ -83,19 +89,39 @@ def input_error(error: InvalidInput, lang: Lang) -> str:
                 gateway=error.provider or "",
                 encoding=error.encoding or "",
             )
-            return t(lang, "invalid_input", reason=Html(reason))
+            return reason
         if error.limit:
             reason = t(lang, "text_too_long", length=error.length, limit=error.limit)
             if error.provider:
                 reason += f" ({esc(error.provider)})"
-            return t(lang, "invalid_input", reason=Html(reason))
+            return reason
         if isinstance(error, InvalidCharacters):
-            return t(lang, "invalid_input", reason=Html(t(lang, "text_invalid_unicode")))
+            return t(lang, "text_invalid_unicode")
         if "empty" in error.reason:
-            return t(lang, "invalid_input", reason=Html(t(lang, "empty_text")))
+            return t(lang, "empty_text")
         if "NUL" in error.reason:
-            return t(lang, "invalid_input", reason=Html(t(lang, "text_has_nul")))
-    return t(lang, "invalid_input", reason=Html(t(lang, "invalid_generic", reason=str(error))))
+            return t(lang, "text_has_nul")
+    return t(lang, "invalid_generic", reason=str(error))
+
+
+def entry_reason(error: InvalidInput, lang: Lang) -> str:
+    """Why one entry of a list was refused, short: the list says which entry."""
+    if type(error) is InvalidPhone and error.raw.strip():
+        return t(lang, "entry_bad_phone")
+    return input_reason(error, lang)
+
+
+def _recipients_reason(error: InvalidInput, lang: Lang) -> str | None:
+    """The refusals of names, groups and lists of recipients."""
+    if isinstance(error, UnknownRecipient):
+        return t(lang, "unknown_recipient", entry=_clip(error.entry))
+    if isinstance(error, EmptyGroup):
+        return t(lang, "empty_group", entry=_clip(error.entry))
+    if isinstance(error, TooManyRecipients):
+        return t(lang, "too_many_recipients", limit=error.limit)
+    if isinstance(error, NoRecipients):
+        return t(lang, "no_recipients")
+    return None
 
 
 def _number_or_gateway_reason(error: InvalidInput, lang: Lang) -> str | None:

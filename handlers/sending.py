@@ -1,29 +1,57 @@
-"""/send: one line, or a guided flow; a preview with "Send" and "Cancel" buttons."""
+"""/send: one line, or a guided flow, to one recipient or several (a list, names and
+groups, a .txt/.csv file); a preview with "Send" and "Cancel" buttons."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from aiogram import F, Router
+import aiohttp
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from handlers.documents import (
+    MAX_DOCUMENT_BYTES,
+    DocumentEntries,
+    DocumentRefused,
+    is_list_file,
+    read_entries,
+)
+from handlers.middlewares import InFlightMiddleware
 from handlers.parsing import parse_send_args
-from handlers.render import input_error, send_outcome
+from handlers.render import entry_reason, input_error, send_outcome
 from handlers.texts import Html, Lang, amount_with_unit, esc, state_name, t, wait_text
 from services.domain import AmbiguousPhone, InvalidInput
 from services.limits import LimitExceeded, LimitHit, RateLimiter
-from services.previews import OpenedPreview, PreviewKind, PreviewResult, PreviewService
+from services.previews import (
+    PARTS_UNIT,
+    Balance,
+    JobStarted,
+    OpenedPreview,
+    PreviewKind,
+    PreviewResult,
+    PreviewService,
+    balance_covers,
+)
+from services.recipients import (
+    Recipient,
+    RecipientResolver,
+    Resolution,
+    split_entries,
+)
 from services.records import MessageState, UserRecord
 from services.replies import Replies
-from services.sending import JobNotYours, Origin, SendOutcome, SendService
+from services.sending import JobNotYours, Origin, PreparedSend, SendOutcome, SendService
 from services.status import DeliveryTracker
 
 if TYPE_CHECKING:  # handlers.jobs imports this module
@@ -32,9 +60,19 @@ if TYPE_CHECKING:  # handlers.jobs imports this module
 log = logging.getLogger(__name__)
 
 
+#: How many refused entries, duplicates or recipients a reply lists before "and K more",
+#: and in how many characters at most (each list; a reply has 4096).
+LIST_SHOWN = 10
+LIST_CHARS = 800
+#: An entry as typed is shown cut to this length.
+ENTRY_CHARS = 40
+
+
 @dataclass(frozen=True, slots=True)
 class SendOptions:
     confirmation: bool
+    #: more recipients than this always get a preview, whatever ``confirmation`` says
+    bulk_confirm_over: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +85,8 @@ class SendDeps:
     replies: Replies
     tracker: DeliveryTracker
     options: SendOptions
+    #: numbers, contact names and groups -> unique numbers (``core.recipients``)
+    recipients: RecipientResolver | None = None
 
 
 class SendFlow(StatesGroup):
@@ -150,15 +190,24 @@ def create_send_router() -> Router:
         user: UserRecord,
         send_deps: SendDeps,
         state: FSMContext,
+        in_flight: InFlightMiddleware,
     ) -> None:
         sender = send_deps.sender
         args = parse_send_args(command.args, sender.gateways.names)
         if args.ambiguous:  # never guess which number was meant
             await message.answer(input_error(AmbiguousPhone(args.phone, args.readings), lang))
             return
+        entries = args.entries
+        if not entries and args.phone[:1].isalpha():  # a contact's or a group's name
+            entries = (args.phone,)
+        if entries:
+            job = JobRequest(message, lang, user, send_deps, state, in_flight)
+            await start_entries(job, args.provider, entries, args.text)
+            return
         if not args.phone:
             await state.set_state(SendFlow.phone)
-            await state.update_data(provider=args.provider, member_since=_member_since(user))
+            # a fresh flow: nothing of an earlier one (a list at its text step) is kept
+            await state.set_data({"provider": args.provider, "member_since": _member_since(user)})
             await message.answer(t(lang, "ask_phone"))
             return
         if not args.text:
@@ -169,8 +218,8 @@ def create_send_router() -> Router:
                 await message.answer(input_error(exc, lang))
                 return
             await state.set_state(SendFlow.text)
-            await state.update_data(
-                provider=args.provider, phone=number, member_since=_member_since(user)
+            await state.set_data(
+                {"provider": args.provider, "phone": number, "member_since": _member_since(user)}
             )
             await message.answer(t(lang, "ask_text", phone=number))
             return
@@ -180,16 +229,28 @@ def create_send_router() -> Router:
 
     @router.message(SendFlow.phone, F.text, ~F.text.startswith("/"))
     async def flow_phone(
-        message: Message, lang: Lang, user: UserRecord, send_deps: SendDeps, state: FSMContext
+        message: Message,
+        lang: Lang,
+        user: UserRecord,
+        send_deps: SendDeps,
+        state: FSMContext,
+        in_flight: InFlightMiddleware,
     ) -> None:
         if not await _flow_still_theirs(message, lang, user, state):
+            return
+        typed = (message.text or "").strip()
+        if any(sep in typed for sep in ",;\n") or typed[:1].isalpha():
+            # a list, or a contact's or a group's name
+            data = await state.get_data()
+            job = JobRequest(message, lang, user, send_deps, state, in_flight)
+            await start_entries(job, data.get("provider"), tuple(split_entries(typed)), "")
             return
         try:
             number = send_deps.sender.recipient(message.text or "")
         except InvalidInput as exc:
             await message.answer(input_error(exc, lang))
             return
-        await state.update_data(phone=number)
+        await state.update_data(phone=number, recipients=None)
         await state.set_state(SendFlow.text)
         await message.answer(t(lang, "ask_text", phone=number))
 
@@ -200,10 +261,23 @@ def create_send_router() -> Router:
         user: UserRecord,
         send_deps: SendDeps,
         state: FSMContext,
+        in_flight: InFlightMiddleware,
     ) -> None:
         if not await _flow_still_theirs(message, lang, user, state):
             return
         data = await state.get_data()
+        if data.get("recipients"):  # several, or from the book: asked for the text
+            recipients = [Recipient(str(n), name, "") for n, name in data["recipients"]]
+            job = JobRequest(message, lang, user, send_deps, state, in_flight)
+            await send_many(
+                job,
+                data.get("provider"),
+                recipients,
+                message.text or "",
+                data.get("removed", ""),
+                must_confirm=bool(data.get("refused")),
+            )
+            return
         await start_send(
             message,
             lang,
@@ -213,6 +287,36 @@ def create_send_router() -> Router:
             data.get("provider"),
             "+" + str(data.get("phone", "")),
             message.text or "",
+        )
+
+    # outside any flow or within /send's own: another flow may take files of its own
+    @router.message(StateFilter(None, SendFlow.phone, SendFlow.text), F.document)
+    async def on_document(
+        message: Message,
+        bot: Bot,
+        lang: Lang,
+        user: UserRecord,
+        send_deps: SendDeps,
+        state: FSMContext,
+        in_flight: InFlightMiddleware,
+    ) -> None:
+        """A ``.txt`` or ``.csv`` list of recipients, the text as its caption (or asked
+        for when there is none), in or out of the guided flow."""
+        if await state.get_state() is not None and not await _flow_still_theirs(
+            message, lang, user, state
+        ):
+            return
+        try:
+            listed = await _read_document(message, bot)
+        except DocumentRefused as exc:
+            reason = t(lang, exc.key, **exc.params)
+            await message.answer(t(lang, "invalid_input", reason=Html(reason)))
+            return
+        note = t(lang, "doc_header_skipped", row=listed.header) if listed.header else ""
+        provider = (await state.get_data()).get("provider") if await state.get_state() else None
+        job = JobRequest(message, lang, user, send_deps, state, in_flight)
+        await start_entries(
+            job, provider, tuple(listed.entries), (message.caption or "").strip(), note=note
         )
 
     @router.message(SendFlow.phone, ~F.text)
@@ -227,6 +331,7 @@ def create_send_router() -> Router:
         lang: Lang,
         user: UserRecord,
         send_deps: SendDeps,
+        in_flight: InFlightMiddleware,
     ) -> None:
         target = query.message if isinstance(query.message, Message) else None
         result = await send_deps.previews.confirm(
@@ -234,6 +339,17 @@ def create_send_router() -> Router:
             user.user_id,
             origin_of(user, None, lang),  # the chat is the preview's
         )
+        if result.kind is PreviewKind.STARTED and result.job is not None:
+            await safe_answer(query, t(lang, "sending"))
+            if target is None and query.bot is not None and result.chat_id is not None:
+                try:  # the preview cannot be edited: answer in its chat instead
+                    target = await query.bot.send_message(
+                        result.chat_id, t(lang, "bulk_sending", count=len(result.job.records))
+                    )
+                except TelegramAPIError as exc:
+                    log.warning("job #%s: could not reply: %s", result.job.job.id, exc)
+            await answer_job(target, result.job, lang, send_deps, in_flight)
+            return
         if result.kind is not PreviewKind.STARTED or result.started is None:
             await refuse_preview(query, result, lang)
             return
@@ -338,6 +454,292 @@ def create_send_router() -> Router:
     return router
 
 
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """Who asked for a send of several recipients, and where to answer."""
+
+    message: Message
+    lang: Lang
+    user: UserRecord
+    deps: SendDeps
+    state: FSMContext
+    in_flight: InFlightMiddleware
+
+
+async def start_entries(
+    job: JobRequest,
+    provider: str | None,
+    entries: Sequence[str],
+    text: str,
+    *,
+    note: str = "",
+) -> None:
+    """Entries (numbers, names, groups) -> recipients; then the text is asked for, or
+    the send goes on. Nothing is dropped silently: what was removed or refused is
+    said with the next answer."""
+    message, lang, deps = job.message, job.lang, job.deps
+    resolver = deps.recipients or RecipientResolver(deps.sender.recipient)
+    try:
+        resolution = await resolver.resolve(entries)
+    except InvalidInput as exc:  # TooManyRecipients: nothing is cut silently
+        await message.answer(input_error(exc, lang))
+        return
+    if not resolution.recipients:
+        if len(resolution.refused) == 1 and not note:  # one entry: answered as before
+            await message.answer(input_error(resolution.refused[0].error, lang))
+        else:
+            told = Html(removed_text(resolution, lang) + note)
+            await message.answer(t(lang, "bulk_nobody", removed=told))
+        return
+    removed = removed_text(resolution, lang) + note
+    if not text:
+        try:
+            deps.sender.gateways.get(provider)
+        except InvalidInput as exc:
+            await message.answer(input_error(exc, lang))
+            return
+        await job.state.set_state(SendFlow.text)
+        await job.state.set_data(
+            {
+                "provider": provider,
+                "recipients": [[r.number, r.name] for r in resolution.recipients],
+                "removed": removed,
+                "refused": len(resolution.refused),
+                "member_since": _member_since(job.user),
+            }
+        )
+        count = len(resolution.recipients)
+        await message.answer(t(lang, "bulk_ask_text", count=count, removed=Html(removed)))
+        return
+    await send_many(
+        job,
+        provider,
+        resolution.recipients,
+        text,
+        removed,
+        must_confirm=bool(resolution.refused),
+    )
+
+
+async def send_many(
+    job: JobRequest,
+    provider: str | None,
+    recipients: Sequence[Recipient],
+    text: str,
+    removed: str,
+    *,
+    must_confirm: bool,
+) -> None:
+    """One text to several recipients (or one from the book): a preview to tap when
+    asked for, when there are more than BULK_CONFIRM_OVER, or when an entry was
+    refused (what was meant is then unsure); else one job at once."""
+    message, lang, deps, user = job.message, job.lang, job.deps, job.user
+    try:
+        prepared = deps.sender.prepare("+" + recipients[0].number, text, provider)
+    except InvalidInput as exc:
+        await message.answer(input_error(exc, lang))
+        return
+    hit = await deps.limiter.check(user.user_id)
+    if hit is not None:
+        await message.answer(limit_text(hit, lang))
+        return
+    await job.state.clear()
+    total = prepared.text.parts * len(recipients)
+    balance = await deps.previews.last_balance(prepared.provider)
+    if balance_covers(balance, total) is False:
+        # never started when the known balance cannot pay for it: no Send button
+        body = bulk_preview_text(lang, prepared, recipients, balance, removed)
+        body += t(lang, "bulk_balance_too_low", balance=_balance_text(lang, balance), total=total)
+        await message.answer(body)
+        return
+    options = deps.options
+    if options.confirmation or must_confirm or len(recipients) > options.bulk_confirm_over:
+        opened = await deps.previews.open(
+            prepared, user_id=user.user_id, chat_id=message.chat.id, recipients=recipients
+        )
+        await show_bulk_preview(message, lang, opened, removed)
+        return
+    try:
+        started = await deps.sender.submit(
+            [r.number for r in recipients],
+            prepared,
+            origin_of(user, message.chat.id, lang),
+            idempotency_key=f"tg:{message.chat.id}:{message.message_id}",
+            quotas=await deps.limiter.quotas(user.user_id),
+            names={r.number: r.name for r in recipients if r.name},
+        )
+    except LimitExceeded as exc:  # the authoritative check, atomic with the record
+        await message.answer(limit_text(exc.hit, lang))
+        return
+    except InvalidInput as exc:
+        await message.answer(input_error(exc, lang))
+        return
+    reply: Message | None
+    try:
+        reply = await message.answer(t(lang, "bulk_sending", count=len(started.records)))
+    except TelegramAPIError as exc:  # the job goes on; its rows are in /history
+        log.warning("job #%s: could not reply: %s", started.job.id, exc)
+        reply = None
+    await answer_job(reply, started, lang, deps, job.in_flight)
+
+
+async def answer_job(
+    target: Message | None,
+    started: JobStarted,
+    lang: Lang,
+    deps: SendDeps,
+    in_flight: InFlightMiddleware,
+) -> None:
+    """THE SEAM for the chat's answer to a job that has started (engineer 3's progress
+    message, with Stop and Report, replaces this body). ``target`` is the bot's message
+    to edit (the tapped preview, or the reply saying it is sending; None when there is
+    none). It says "sending to N recipients", then, when every outcome is in, the
+    summary (one recipient: that send's own answer, kept up to date by the tracker).
+    Returns at once: the waiting runs in a task the shutdown waits for, so the chat
+    stays usable meanwhile."""
+    count = len(started.records)
+    if target is not None:
+        await safe_edit(target, t(lang, "bulk_sending", count=count))
+    if started.duplicate:  # a repeated request: nothing was sent again
+        log.info("job #%s: repeated request, nothing sent again", started.job.id)
+    in_flight.track(
+        asyncio.create_task(_finish_job(target, started, lang, deps), name=f"job-{started.job.id}")
+    )
+
+
+async def _finish_job(
+    target: Message | None, started: JobStarted, lang: Lang, deps: SendDeps
+) -> None:
+    outcomes = await started.outcomes()
+    deps.tracker.wake()
+    if target is None:
+        return
+    if len(outcomes) == 1:
+        outcome = outcomes[0]
+        shown = outcome.record.state
+        if await safe_edit(target, send_outcome(outcome, lang)) and not outcome.duplicate:
+            await record_reply(deps, outcome, target.chat.id, target.message_id, shown)
+        return
+    await safe_edit(target, job_summary(outcomes, lang))
+
+
+def _balance_text(lang: Lang, balance: Balance | None) -> str:
+    if balance is None:
+        return t(lang, "balance_unknown")
+    return amount_with_unit(lang, balance.amount, balance.unit)
+
+
+def _listed(lang: Lang, items: list[str], sep: str) -> str:
+    """At most LIST_SHOWN items (escaped HTML each) and LIST_CHARS characters, then
+    "and K more": a reply stays far below Telegram's 4096 characters."""
+    shown: list[str] = []
+    size = 0
+    for item in items[:LIST_SHOWN]:
+        size += len(item) + len(sep)
+        if shown and size > LIST_CHARS:
+            break
+        shown.append(item)
+    if len(items) > len(shown):
+        shown.append(t(lang, "bulk_more", count=len(items) - len(shown)))
+    return sep.join(shown)
+
+
+def _short(entry: str) -> str:
+    """An entry as typed, on one line and cut to a length a list can show."""
+    flat = " ".join(entry.split())
+    return flat if len(flat) <= ENTRY_CHARS else flat[: ENTRY_CHARS - 1] + "…"
+
+
+def removed_text(resolution: Resolution, lang: Lang) -> str:
+    """The duplicates removed and the entries refused, and why (HTML, may be "")."""
+    text = ""
+    if resolution.duplicates:
+        items = [
+            t(lang, "bulk_duplicate_item", entry=_short(d.entry), first=_short(d.first))
+            for d in resolution.duplicates
+        ]
+        text += t(
+            lang,
+            "bulk_duplicates",
+            count=len(resolution.duplicates),
+            items=Html(_listed(lang, items, ", ")),
+        )
+    if resolution.refused:
+        items = [
+            t(
+                lang,
+                "bulk_refused_item",
+                entry=_short(f"{r.entry} ({r.name})" if r.name else r.entry),
+                reason=Html(entry_reason(r.error, lang)),
+            )
+            for r in resolution.refused
+        ]
+        text += t(
+            lang,
+            "bulk_refused",
+            count=len(resolution.refused),
+            items=Html(_listed(lang, items, "\n")),
+        )
+    return text
+
+
+def bulk_preview_text(
+    lang: Lang,
+    prepared: PreparedSend,
+    recipients: Sequence[Recipient],
+    balance: Balance | None,
+    removed: str,
+) -> str:
+    """The preview of one text to several recipients: how many and who, what was
+    removed and refused, parts per message and in all, the gateway, the balance."""
+    balance_text = esc(_balance_text(lang, balance))
+    if balance is not None and balance.unit != PARTS_UNIT:
+        balance_text += t(lang, "bulk_balance_other_unit")
+    who = [
+        t(lang, "bulk_named", name=_short(r.name), number=Html(f"<code>+{esc(r.number)}</code>"))
+        if r.name
+        else f"<code>+{esc(r.number)}</code>"
+        for r in recipients
+    ]
+    listed = t(lang, "bulk_recipients", recipients=Html(_listed(lang, who, ", ")))
+    return t(
+        lang,
+        "bulk_preview",
+        count=len(recipients),
+        gateway=prepared.provider,
+        parts=prepared.text.parts,
+        encoding=prepared.text.encoding,
+        chars=prepared.text.chars,
+        total=prepared.text.parts * len(recipients),
+        balance=Html(balance_text),
+        removed=Html(listed + removed),
+        text=Html(f"<blockquote>{esc(prepared.text.text)}</blockquote>"),
+    )
+
+
+async def show_bulk_preview(
+    message: Message, lang: Lang, opened: OpenedPreview, removed: str
+) -> None:
+    body = bulk_preview_text(lang, opened.prepared, opened.recipients, opened.balance, removed)
+    await message.answer(body, reply_markup=preview_keyboard(opened.token, lang))
+
+
+async def _read_document(message: Message, bot: Bot) -> DocumentEntries:
+    """Fetch and read a list file; raises ``DocumentRefused``."""
+    document = message.document
+    if document is None or not is_list_file(document.file_name):
+        raise DocumentRefused("doc_wrong_type")
+    if document.file_size is not None and document.file_size > MAX_DOCUMENT_BYTES:
+        raise DocumentRefused("doc_too_big", limit=MAX_DOCUMENT_BYTES // 1024)
+    try:
+        buffer = await bot.download(document, destination=io.BytesIO(), timeout=30)
+    except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("could not fetch document %s: %s", document.file_id, exc)
+        raise DocumentRefused("doc_download_failed") from None
+    data = buffer.getvalue() if isinstance(buffer, io.BytesIO) else b""
+    return read_entries(document.file_name or "", data)
+
+
 def job_summary(outcomes: list[SendOutcome], lang: Lang) -> str:
     """One line for the results of many recipients."""
     counts = {"sent": 0, "failed": 0, "unknown": 0}
@@ -395,21 +797,24 @@ async def show_preview(message: Message, lang: Lang, opened: OpenedPreview) -> N
         balance=balance_text,
         text=Html(f"<blockquote>{esc(prepared.text.text)}</blockquote>"),
     )
-    keyboard = InlineKeyboardMarkup(
+    await message.answer(body, reply_markup=preview_keyboard(opened.token, lang))
+
+
+def preview_keyboard(token: str, lang: Lang) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
                     text=t(lang, "button_send"),
-                    callback_data=PreviewAction(action="send", token=opened.token).pack(),
+                    callback_data=PreviewAction(action="send", token=token).pack(),
                 ),
                 InlineKeyboardButton(
                     text=t(lang, "button_cancel"),
-                    callback_data=PreviewAction(action="cancel", token=opened.token).pack(),
+                    callback_data=PreviewAction(action="cancel", token=token).pack(),
                 ),
             ]
         ]
     )
-    await message.answer(body, reply_markup=keyboard)
 
 
 async def refuse_preview(query: CallbackQuery, result: PreviewResult, lang: Lang) -> None:

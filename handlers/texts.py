@@ -761,6 +761,92 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "\nOf {total}: sent {sent}, not sent {failed}, unknown whether sent {unknown}, "
         "waiting to be sent {queued}.",
     },
+    # --- many recipients (lists, names, files, the preview of several) ---
+    "unknown_recipient": {
+        "ru": "«{entry}» — не номер телефона и не имя контакта или группы",
+        "en": "“{entry}” is not a phone number, nor a contact's or group's name",
+    },
+    "empty_group": {
+        "ru": "в группе «{entry}» никого нет",
+        "en": "the group “{entry}” has no members",
+    },
+    "too_many_recipients": {
+        "ru": "получателей больше {limit} — столько за одну отправку нельзя, разделите список",
+        "en": "more than {limit} recipients, the most one send may have: split the list",
+    },
+    "no_recipients": {"ru": "нет ни одного получателя", "en": "there is no recipient"},
+    "entry_bad_phone": {"ru": "не номер телефона", "en": "not a phone number"},
+    "bulk_preview": {
+        "ru": "📨 <b>Отправить SMS?</b>\nПолучателей: {count}\nШлюз: {gateway}\n"
+        "Частей в одном сообщении: {parts} ({encoding}, {chars} симв.), всего частей: {total}\n"
+        "Баланс: {balance}{removed}\n\n{text}",
+        "en": "📨 <b>Send this SMS?</b>\nRecipients: {count}\nGateway: {gateway}\n"
+        "Parts per message: {parts} ({encoding}, {chars} chars), total parts: {total}\n"
+        "Balance: {balance}{removed}\n\n{text}",
+    },
+    "bulk_balance_other_unit": {
+        "ru": " (не в SMS — сравнить с числом частей нельзя)",
+        "en": " (not in SMS: cannot be compared with the parts)",
+    },
+    "bulk_balance_too_low": {
+        "ru": "\n\n⛔ Последний известный баланс ({balance}) меньше, чем частей нужно ({total}). "
+        "Не отправляю: пополните баланс или сократите список.",
+        "en": "\n\n⛔ The last known balance ({balance}) is lower than the parts needed "
+        "({total}). Not sending: top the balance up or shorten the list.",
+    },
+    "bulk_recipients": {
+        "ru": "\nКому: {recipients}",
+        "en": "\nTo: {recipients}",
+    },
+    "bulk_duplicates": {
+        "ru": "\nПовторы убраны ({count}): {items}",
+        "en": "\nDuplicates removed ({count}): {items}",
+    },
+    "bulk_duplicate_item": {
+        "ru": "«{entry}» (уже есть: «{first}»)",
+        "en": "“{entry}” (as “{first}”)",
+    },
+    "bulk_named": {"ru": "«{name}» ({number})", "en": "{name} ({number})"},
+    "bulk_refused": {
+        "ru": "\nНе получат SMS — не понято ({count}):\n{items}",
+        "en": "\nWill not get the SMS, not understood ({count}):\n{items}",
+    },
+    "bulk_refused_item": {"ru": "• «{entry}»: {reason}", "en": "• “{entry}”: {reason}"},
+    "bulk_more": {"ru": "…и ещё {count}", "en": "…and {count} more"},
+    "bulk_nobody": {
+        "ru": "❌ Некому отправить: ни один получатель не подошёл.{removed}\nНичего не отправлено.",
+        "en": "❌ Nobody to send to: no recipient could be used.{removed}\nNothing was sent.",
+    },
+    "bulk_ask_text": {
+        "ru": "Получателей: {count}.{removed}\nТеперь пришлите текст сообщения.",
+        "en": "Recipients: {count}.{removed}\nNow send the text of the message.",
+    },
+    "bulk_sending": {
+        "ru": "⏳ Отправляю, получателей: {count}…",
+        "en": "⏳ Sending to {count} recipients…",
+    },
+    "doc_wrong_type": {
+        "ru": "Пришлите файл <code>.txt</code> или <code>.csv</code>: номера по одному в строке "
+        "или в первом столбце, текст сообщения — подписью к файлу.",
+        "en": "Send a <code>.txt</code> or <code>.csv</code> file: numbers one per line or in "
+        "the first column, the message text as the file's caption.",
+    },
+    "doc_too_big": {
+        "ru": "файл больше {limit} КБ — разделите список",
+        "en": "the file is larger than {limit} KB: split the list",
+    },
+    "doc_not_text": {
+        "ru": "файл не похож на текст: сохраните его как текст в кодировке UTF-8",
+        "en": "the file does not look like text: save it as UTF-8 text",
+    },
+    "doc_download_failed": {
+        "ru": "не удалось получить файл от Telegram, пришлите его ещё раз",
+        "en": "the file could not be fetched from Telegram: send it again",
+    },
+    "doc_header_skipped": {
+        "ru": "\nПервая строка «{row}» — заголовок, пропущена.",
+        "en": "\nThe first row “{row}” is a header: skipped.",
+    },
 }
 
 #: Units a gateway reports its balance in, as the bot says them: Russian has three

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +25,9 @@ from providers.base import Balance
 from services.balance import BalanceService
 from services.domain import InvalidInput
 from services.limits import LimitExceeded, LimitHit, RateLimiter
+from services.recipients import Recipient
 from services.sending import (
+    JobStarted,
     Origin,
     PreparedSend,
     PreviewClaim,
@@ -37,6 +40,8 @@ from storage.models import MessageRecord, PreviewState
 from storage.updates import PreviewRepository
 
 __all__ = [
+    "Balance",
+    "JobStarted",
     "OpenedPreview",
     "PreviewKind",
     "PreviewResult",
@@ -71,6 +76,8 @@ class PreviewResult:
     error: InvalidInput | None = None
     #: STARTED: the send, whose ``outcome()`` the caller awaits
     started: SendStarted | None = None
+    #: STARTED, for a preview of several recipients: the job (``outcomes()``)
+    job: JobStarted | None = None
     #: STARTED: the chat the preview was shown in (where to answer)
     chat_id: int | None = None
     #: CANCELLED: this call cancelled it. EXPIRED: the preview still exists (its
@@ -84,6 +91,21 @@ class OpenedPreview:
     prepared: PreparedSend
     #: the gateway's balance as last stored (None: never seen), shown without asking it
     balance: Balance | None
+    #: several recipients (empty: the one of ``prepared``)
+    recipients: tuple[Recipient, ...] = ()
+
+
+#: The balance unit that counts what a send uses up: one per SMS part. A balance in
+#: any other unit (smska's credits, money) cannot be compared with a count of parts.
+PARTS_UNIT = "SMS"
+
+
+def balance_covers(balance: Balance | None, parts: int) -> bool | None:
+    """Whether the last known balance covers ``parts`` SMS parts: None when that
+    cannot be told (no balance seen yet, or one in another unit than SMS)."""
+    if balance is None or balance.unit != PARTS_UNIT:
+        return None
+    return balance.amount >= parts
 
 
 class PreviewService:
@@ -104,8 +126,21 @@ class PreviewService:
         self._ttl = ttl
         self._clock = clock
 
-    async def open(self, prepared: PreparedSend, *, user_id: int, chat_id: int) -> OpenedPreview:
-        """Store a preview of ``prepared`` for ``user_id`` (open for the TTL)."""
+    async def open(
+        self,
+        prepared: PreparedSend,
+        *,
+        user_id: int,
+        chat_id: int,
+        recipients: Sequence[Recipient] = (),
+    ) -> OpenedPreview:
+        """Store a preview of ``prepared`` for ``user_id`` (open for the TTL); with
+        ``recipients``, of a send to each of them (a job), names kept for its rows."""
+        stored = (
+            json.dumps([[r.number, r.name] for r in recipients], ensure_ascii=False)
+            if recipients
+            else None
+        )
         preview = await self._previews.create(
             token=secrets.token_urlsafe(12),
             user_id=user_id,
@@ -114,9 +149,14 @@ class PreviewService:
             text=prepared.text.text,
             provider=prepared.provider,
             ttl=self._ttl,
+            recipients=stored,
         )
         balance = await self._balances.last_known(prepared.provider)
-        return OpenedPreview(preview.token, prepared, balance)
+        return OpenedPreview(preview.token, prepared, balance, tuple(recipients))
+
+    async def last_balance(self, provider: str) -> Balance | None:
+        """The gateway's balance as last stored, without asking the gateway."""
+        return await self._balances.last_known(provider)
 
     async def confirm(self, token: str, user_id: int, origin: Origin) -> PreviewResult:
         """A tap on "Send": re-check the input, then claim the preview, check the quota
@@ -133,6 +173,9 @@ class PreviewService:
         except InvalidInput as exc:
             await self._previews.set_state(token, PreviewState.CANCELLED)
             return PreviewResult(PreviewKind.INVALID, error=exc)
+        if preview.recipients is not None:
+            origin = dataclasses.replace(origin, chat_id=preview.chat_id)
+            return await self._confirm_many(token, preview.recipients, prepared, user_id, origin)
         try:
             # The claim of the preview, the quota and the record of the send are one
             # transaction: a stop at any point leaves either an open preview and no
@@ -152,6 +195,37 @@ class PreviewService:
             record = started.record
             return PreviewResult(PreviewKind.USED, message_id=record.id, record=record)
         return PreviewResult(PreviewKind.STARTED, started=started, chat_id=preview.chat_id)
+
+    async def _confirm_many(
+        self, token: str, stored: str, prepared: PreparedSend, user_id: int, origin: Origin
+    ) -> PreviewResult:
+        """A tap on "Send" under a preview of several recipients: one job, recorded with
+        the claim of the preview and the quota in one transaction. Every number is
+        checked again (a setting may have changed): one refused now cancels it all."""
+        pairs: list[list[str | None]] = json.loads(stored)
+        numbers = [str(number) for number, _name in pairs]
+        names = {str(number): name for number, name in pairs if name}
+        try:
+            job = await self._sender.submit(
+                numbers,
+                prepared,
+                origin,
+                idempotency_key=f"preview:{token}",
+                quotas=await self._limiter.quotas(user_id),
+                preview=PreviewClaim(token, user_id),
+                names=names,
+            )
+        except LimitExceeded as exc:
+            return PreviewResult(PreviewKind.LIMIT, hit=exc.hit)
+        except PreviewNotOpen:
+            return await self._stale(token)
+        except InvalidInput as exc:
+            await self._previews.set_state(token, PreviewState.CANCELLED)
+            return PreviewResult(PreviewKind.INVALID, error=exc)
+        if job.duplicate:
+            first = job.records[0] if job.records else None
+            return PreviewResult(PreviewKind.USED, message_id=first.id if first else None)
+        return PreviewResult(PreviewKind.STARTED, job=job, chat_id=origin.chat_id)
 
     async def cancel(self, token: str, user_id: int) -> PreviewResult:
         """A tap on "Cancel": CANCELLED with ``now`` when this call cancelled it."""

@@ -229,6 +229,8 @@ class Preview:
     expires_at: datetime
     state: PreviewState
     message_id: int | None
+    #: several recipients: JSON ``[[number, name or null], ...]`` (None: one, ``recipient``)
+    recipients: str | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Preview:
@@ -247,4 +249,5 @@ class Preview:
             expires_at=expires,
             state=PreviewState(row["state"]),
             message_id=row["message_id"],
+            recipients=row["recipients"],
         )

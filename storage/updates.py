@@ -47,12 +47,13 @@ class PreviewRepository:
         text: str,
         provider: str,
         ttl: timedelta,
+        recipients: str | None = None,
     ) -> Preview:
         now = utcnow()
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO previews (token, user_id, chat_id, recipient, text, provider, "
-                "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, expires_at, recipients) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     token,
                     user_id,
@@ -62,6 +63,7 @@ class PreviewRepository:
                     provider,
                     to_db_time(now),
                     to_db_time(now + ttl),
+                    recipients,
                 ),
             )
             cursor = await conn.execute("SELECT * FROM previews WHERE token = ?", (token,))

@@ -198,3 +198,83 @@ def test_word_before_a_number_is_a_gateway_name() -> None:
     assert read_phone(args.phone) == "79123456789"
     # A word followed by words is not a gateway: it is a (bad) number.
     assert parse_send_args("hello world", GATEWAYS) == SendArgs(None, "hello", "world")
+
+
+# ------------------------------------------------- several recipients
+
+
+@pytest.mark.parametrize(
+    ("raw", "entries", "text"),
+    [
+        (
+            "oncall,Petr,+79123456780 Disk full on db1",
+            ("oncall", "Petr", "+79123456780"),
+            "Disk full on db1",
+        ),
+        (
+            "79123456789; +7 912 345-67-80 hi, there",
+            ("79123456789", "+7 912 345-67-80"),
+            "hi, there",
+        ),
+        (
+            "oncall, Petr Ivanov, 8 912 345 67 80\nDisk full\nline 2",
+            ("oncall", "Petr Ivanov", "8 912 345 67 80"),
+            "Disk full\nline 2",
+        ),
+        ("Petr Ivanov\nDisk full", ("Petr Ivanov",), "Disk full"),
+        ("a, b,\ntext", ("a", "b"), "text"),
+        ("x;;y hi", ("x", "y"), "hi"),
+        (
+            "79123456789 ;79123456780 , 79123456781 hi",
+            ("79123456789", "79123456780", "79123456781"),
+            "hi",
+        ),
+        ("Petr , oncall hi", ("Petr", "oncall"), "hi"),
+        ("79123456789, 79123456780", ("79123456789", "79123456780"), ""),
+    ],
+)
+def test_lists_of_recipients(raw: str, entries: tuple[str, ...], text: str) -> None:
+    args = parse_send_args(raw, GATEWAYS)
+    assert (args.entries, args.text) == (entries, text)
+    assert parse_send_args("smska " + raw, GATEWAYS).provider == "smska"
+
+
+@pytest.mark.parametrize(
+    ("raw", "phone", "text"),
+    [
+        ("79123456789 hello, world", "79123456789", "hello, world"),
+        ("79123456789 ;-)", "79123456789", ";-)"),
+        ("Petr Disk full, then more", "Petr", "Disk full, then more"),
+        ("+7 912 345 67 89\ntext", "+7 912 345 67 89", "text"),
+    ],
+)
+def test_one_recipient_stays_one(raw: str, phone: str, text: str) -> None:
+    args = parse_send_args(raw, GATEWAYS)
+    assert (args.entries, args.phone, args.text) == ((), phone, text)
+
+
+def test_last_number_of_a_list_that_reads_two_ways_is_never_guessed() -> None:
+    args = parse_send_args("oncall, +49 30 1234567 8 servers down", GATEWAYS)
+    assert args.ambiguous
+    assert args.entries == ()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["79123456789", "+7 912 345-67-80", "8 (912) 345 67 81", "oncall", "Petr"]),
+        min_size=2,
+        max_size=6,
+    ),
+    st.sampled_from([", ", ",", "; ", ";"]),
+    st.from_regex(r"[A-Za-zА-я][A-Za-zА-я ,;.!]{0,40}", fullmatch=True).map(str.strip),
+)
+def test_a_typed_list_reads_back_as_typed(entries: list[str], sep: str, text: str) -> None:
+    args = parse_send_args(sep.join(entries) + " " + text, GATEWAYS)
+    if not text:
+        return
+    *head, last = args.entries
+    assert tuple(head) == tuple(entries[:-1])
+    # the last entry is read like a lone number: a name takes one word
+    assert last == entries[-1]
+    assert args.text == text

@@ -90,6 +90,7 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
     ("SHUTDOWN_GRACE_SECONDS", "4", "shutdown_grace_seconds", 4.0),
     ("MAX_RECIPIENTS", "500", "max_recipients", 500),
+    ("BULK_CONFIRM_OVER", "20", "bulk_confirm_over", 20),
     ("HTTP_HOST", "::1", "http_host", "::1"),
     ("HTTP_PORT", "8080", "http_port", 8080),
     ("ALERT_TEMPLATE", "{status}: {summary}", "alert_template", "{status}: {summary}"),
