@@ -35,6 +35,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
     settings = core.settings
     limiter = core.limits
     previews = core.previews
+    job_deps = JobDeps(jobs=core.jobs, interval=settings.progress_edit_seconds)
     send_deps = SendDeps(
         sender=core.sender,
         limiter=limiter,
@@ -46,6 +47,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
             bulk_confirm_over=settings.bulk_confirm_over,
         ),
         recipients=core.recipients,
+        jobs=job_deps,
     )
     dp = Dispatcher(
         storage=MemoryStorage(),
@@ -57,7 +59,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         tracker=tracker,
         user_admin=core.users,
         contact_book=core.contacts,
-        job_deps=JobDeps(jobs=core.jobs, interval=settings.progress_edit_seconds),
+        job_deps=job_deps,
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks

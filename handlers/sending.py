@@ -87,6 +87,8 @@ class SendDeps:
     options: SendOptions
     #: numbers, contact names and groups -> unique numbers (``core.recipients``)
     recipients: RecipientResolver | None = None
+    #: a job of several recipients is followed in one progress message (Stop, Report)
+    jobs: JobDeps | None = None
 
 
 class SendFlow(StatesGroup):
@@ -348,7 +350,9 @@ def create_send_router() -> Router:
                     )
                 except TelegramAPIError as exc:
                     log.warning("job #%s: could not reply: %s", result.job.job.id, exc)
-            await answer_job(target, result.job, lang, send_deps, in_flight)
+            await answer_job(
+                target, result.job, lang, send_deps, in_flight, query.bot, result.chat_id
+            )
             return
         if result.kind is not PreviewKind.STARTED or result.started is None:
             await refuse_preview(query, result, lang)
@@ -580,7 +584,7 @@ async def send_many(
     except TelegramAPIError as exc:  # the job goes on; its rows are in /history
         log.warning("job #%s: could not reply: %s", started.job.id, exc)
         reply = None
-    await answer_job(reply, started, lang, deps, job.in_flight)
+    await answer_job(reply, started, lang, deps, job.in_flight, message.bot, message.chat.id)
 
 
 async def answer_job(
@@ -589,19 +593,23 @@ async def answer_job(
     lang: Lang,
     deps: SendDeps,
     in_flight: InFlightMiddleware,
+    bot: Bot | None = None,
+    chat_id: int | None = None,
 ) -> None:
-    """THE SEAM for the chat's answer to a job that has started (engineer 3's progress
-    message, with Stop and Report, replaces this body). ``target`` is the bot's message
-    to edit (the tapped preview, or the reply saying it is sending; None when there is
-    none). It says "sending to N recipients", then, when every outcome is in, the
-    summary (one recipient: that send's own answer, kept up to date by the tracker).
-    Returns at once: the waiting runs in a task the shutdown waits for, so the chat
-    stays usable meanwhile."""
-    count = len(started.records)
-    if target is not None:
-        await safe_edit(target, t(lang, "bulk_sending", count=count))
+    """The chat's answer to a job that has started. ``target`` is the bot's message to
+    edit (the tapped preview, or the reply saying it is sending; None when there is
+    none). A job of several recipients is followed in that one message: a progress bar
+    with Stop, then the summary with Report (``handlers.jobs.follow_job``). A job of one
+    gets that send's own answer, kept up to date by the tracker. Returns at once: the
+    waiting runs in a task the shutdown waits for, so the chat stays usable meanwhile."""
     if started.duplicate:  # a repeated request: nothing was sent again
         log.info("job #%s: repeated request, nothing sent again", started.job.id)
+    where = target.chat.id if target is not None else chat_id
+    if len(started.records) > 1 and deps.jobs is not None and bot is not None and where:
+        deps.jobs.follow(bot, where, target.message_id if target else None, started, lang)
+        return
+    if target is not None:
+        await safe_edit(target, t(lang, "bulk_sending", count=len(started.records)))
     in_flight.track(
         asyncio.create_task(_finish_job(target, started, lang, deps), name=f"job-{started.job.id}")
     )

@@ -91,7 +91,7 @@ async def test_list_removes_duplicates_lists_refused_entries_and_sends_one_job(
 
     done = await _tap_send(harness, preview)
 
-    assert plain(done) == "Готово: отправлено 2, не отправлено 0, неизвестно 0."
+    assert plain(done).startswith("✅ Рассылка J1 завершена: из 2 отправлено 2, не отправлено 0,")
     assert await _sent_to(harness) == [A, B]
     assert await _jobs(harness) == 1
 
@@ -203,10 +203,10 @@ async def test_up_to_bulk_confirm_over_is_sent_at_once(start_bot: HarnessFactory
     harness = await start_bot(bulk_confirm_over=2)
 
     done = await harness.say(
-        ADMIN, f"/send {A},{B} hi", until=lambda m: plain(m).startswith("Готово")
+        ADMIN, f"/send {A},{B} hi", until=lambda m: plain(m).startswith("✅")
     )
 
-    assert plain(done) == "Готово: отправлено 2, не отправлено 0, неизвестно 0."
+    assert plain(done).startswith("✅ Рассылка J1 завершена: из 2 отправлено 2, не отправлено 0,")
     assert await _sent_to(harness) == [A, B]
     assert await _jobs(harness) == 1
 
