@@ -128,8 +128,10 @@ def waiting_job_keyboard(job_id: int, lang: Lang) -> InlineKeyboardMarkup:
 def limit_text(hit: LimitHit, lang: Lang) -> str:
     seconds = int(hit.reset_in.total_seconds()) + 1
     wait = wait_text(lang, seconds)
-    window = t(lang, "per_minute") if hit.window <= timedelta(minutes=1) else t(lang, "per_day")
-    return t(lang, "limit_hit", limit=hit.limit, window=window, wait=wait)
+    minute = hit.window <= timedelta(minutes=1)
+    window = t(lang, "per_minute") if minute else t(lang, "per_day")
+    what = t(lang, "limit_sends" if minute else "limit_sms")
+    return t(lang, "limit_hit", limit=hit.limit, what=what, window=window, wait=wait)
 
 
 def origin_of(user: UserRecord, chat_id: int | None, lang: Lang) -> Origin:

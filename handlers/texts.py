@@ -305,10 +305,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "A send to a group of 50 people is one send and 50 SMS.",
     },
     "limit_hit": {
-        "ru": "⏳ Лимит: не больше {limit} SMS {window}. Можно снова через {wait}. Ничего не отправлено.",
-        "en": "⏳ Limit reached: at most {limit} SMS {window}. You can send again in {wait}. Nothing was sent.",
+        "ru": "⏳ Лимит: не больше {limit} {what} {window}. Можно снова через {wait}. Ничего не отправлено.",
+        "en": "⏳ Limit reached: at most {limit} {what} {window}. You can send again in {wait}. Nothing was sent.",
     },
     "per_minute": {"ru": "в минуту", "en": "a minute"},
+    # a send to a group is one send; the day's budget counts every SMS
+    "limit_sends": {"ru": "отправок", "en": "sends"},
+    "limit_sms": {"ru": "SMS", "en": "SMS"},
     "per_day": {"ru": "в сутки", "en": "a day"},
     "internal_error": {
         "ru": "⚠️ Внутренняя ошибка, запрос не выполнен. Если вы отправляли SMS — проверьте /history.",

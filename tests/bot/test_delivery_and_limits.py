@@ -106,7 +106,7 @@ async def test_per_minute_limit(start_bot: HarnessFactory) -> None:
     third = plain(await harness.say(ADMIN, f"/send {PHONE} three"))
 
     match = re.fullmatch(
-        r"⏳ Лимит: не больше 2 SMS в минуту\. Можно снова через (\d+) с\. Ничего не отправлено\.",
+        r"⏳ Лимит: не больше 2 отправок в минуту\. Можно снова через (\d+) с\. Ничего не отправлено\.",
         third,
     )
     assert match is not None, third
@@ -137,7 +137,7 @@ async def test_limit_is_checked_again_at_the_tap(start_bot: HarnessFactory) -> N
     await harness.api.wait_for_message(ADMIN, lambda m: "#1 отправлено" in plain(m))
     refused = await harness.press(ADMIN, second, second_send)
 
-    assert "Лимит: не больше 1 SMS в минуту" in refused.params["text"]
+    assert "Лимит: не больше 1 отправок в минуту" in refused.params["text"]
     await harness.settle()
     assert harness.requests("smsrent") == 1
 
@@ -153,7 +153,7 @@ async def test_limits_for_a_user(harness: BotHarness) -> None:
 
     await harness.say(USER, f"/send {PHONE} one")
     refused = plain(await harness.say(USER, f"/send {PHONE} two"))
-    assert refused.startswith("⏳ Лимит: не больше 1 SMS в минуту.")
+    assert refused.startswith("⏳ Лимит: не больше 1 отправок в минуту.")
     assert harness.requests("smsrent") == 1
     # the admin's own default limit is untouched
     assert "#2 отправлено" in plain(await harness.say(ADMIN, f"/send {PHONE} admin"))
@@ -178,7 +178,7 @@ async def test_limit_holds_for_sends_arriving_together(start_bot: HarnessFactory
     answers = [plain(m) for m in harness.bot_messages(ADMIN)]
     assert len(answers) == 3
     assert sum("отправлено через smsrent" in a for a in answers) == 2, answers
-    assert sum(a.startswith("⏳ Лимит: не больше 2 SMS в минуту.") for a in answers) == 1
+    assert sum(a.startswith("⏳ Лимит: не больше 2 отправок в минуту.") for a in answers) == 1
     assert harness.requests("smsrent") == 2
 
 
@@ -200,7 +200,7 @@ async def test_limit_holds_for_taps_arriving_together(start_bot: HarnessFactory)
     assert harness.requests("smsrent") == 1, answers
     # The limit is checked in the transaction that would claim the preview: the refused
     # tap gets the limit as an alert, and its preview stays open for a later tap.
-    refusals = [a for a in answers if "Лимит: не больше 1 SMS в минуту" in str(a.get("text"))]
+    refusals = [a for a in answers if "Лимит: не больше 1 отправок в минуту" in str(a.get("text"))]
     assert len(refusals) == 1, answers
     assert is_alert(refusals[0])
     still_open = [m for m in (first, second) if m.reply_markup]
