@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.cli import WRITE_RETRY_SECONDS, Output, _printable, describe_error
+from bot.cli import WRITE_RETRY_SECONDS, Output, _error_payload, _printable, describe_error
 from bot.exit_codes import (
     EXIT_NOT_FOUND,
     EXIT_OK,
@@ -180,7 +180,7 @@ def _problems(listed: EntryList, resolution: Resolution) -> Problems:
     refused = [
         {
             "where": _take(positions, r.entry, used, 0),
-            "entry": r.entry,
+            "entry": printable_text(r.entry),  # bytes that were not UTF-8 cannot be printed
             "name": r.name,
             "error": str(r.error),
             "error_kind": type(r.error).__name__,
@@ -191,9 +191,9 @@ def _problems(listed: EntryList, resolution: Resolution) -> Problems:
     duplicates = [
         {
             "where": _take(positions, d.entry, used_again, 1 if d.entry == d.first else 0),
-            "entry": d.entry,
+            "entry": printable_text(d.entry),
             "number": d.number,
-            "first": d.first,
+            "first": printable_text(d.first),
             "first_where": (positions.get(d.first) or ["?"])[0],
         }
         for d in resolution.duplicates
@@ -292,6 +292,14 @@ async def send_job(core: Core, settings: Settings, output: Output, request: Bulk
     base: dict[str, Any] = {"refused": problems.refused, "duplicates": problems.duplicates}
     if request.listed.header is not None:
         base["header"] = {"where": request.listed.header.where, "entry": request.listed.header.text}
+    if len(request.listed.entries) == 1 and len(resolution.refused) == 1:
+        # one recipient, as a lone number is answered: one line with the reason
+        error = resolution.refused[0].error
+        return output.emit(
+            EXIT_USAGE,
+            _printable(say("error_nothing_sent", message=error)),
+            {**base, **_error_payload(error)},
+        )
     if problems.refused and not request.skip_invalid:
         lines = [say("bulk_refused", count=len(problems.refused))]
         lines += [_refused_line(item) for item in problems.refused]

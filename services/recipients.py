@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from services.domain import InvalidInput, preview_text
+from services.domain import InvalidInput, InvalidPhone, preview_text, printable_text
 
 # defined with the book that stores it (storage may not import services)
 from storage.contacts import BookEntry as BookEntry
@@ -134,7 +134,10 @@ class RecipientResolver:
         cut silently). An empty result is not an error here: the caller says so with
         what was refused."""
         listed = [e for e in (entry.strip() for entry in entries) if e]
-        names = {name_key(e) for e in listed if not looks_like_number(e)}
+        # bytes that were not UTF-8 (surrogate escapes) or control characters: neither a
+        # number nor a name, and never sent to the database as one
+        garbled = {e for e in listed if printable_text(e) != e}
+        names = {name_key(e) for e in listed if not looks_like_number(e) and e not in garbled}
         found: Mapping[str, Sequence[BookEntry]] = {}
         if names and self.book is not None:
             found = await self.book.lookup(names)
@@ -152,6 +155,12 @@ class RecipientResolver:
             result.recipients.append(Recipient(number, name, entry))
 
         for entry in listed:
+            if entry in garbled:
+                reason = f"“{preview_text(entry)}” is not a phone number or a name: it holds "
+                result.refused.append(
+                    Refused(entry, InvalidPhone(entry, reason + "non-text bytes."))
+                )
+                continue
             if looks_like_number(entry):
                 try:
                     number = self._check(entry)
