@@ -1,5 +1,6 @@
 """``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status|users`` is
-the command line; ``python -m bot demo`` runs the bot in the terminal against a Telegram
+the command line; ``python -m bot serve`` runs only the HTTP API (no Telegram);
+``python -m bot demo`` runs the bot in the terminal against a Telegram
 stand-in. aiogram is imported only to run the bot."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CLI_COMMANDS = frozenset({"send", "balance", "status", "users", "-h", "--help"})
+CLI_COMMANDS = frozenset({"send", "balance", "status", "users", "tokens", "-h", "--help"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,6 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli import main as cli_main
 
         return cli_main(args)
+    if args and args[0] == "serve":
+        from bot.server import main as serve_main
+
+        return serve_main(args[1:])
     if args and args[0] == "demo":
         from bot.cli import build_parser
         from bot.demo import run_demo

@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help=say("help_run"))
+    sub.add_parser("serve", help="run only the HTTP API (HTTP_PORT), without Telegram")
     demo = sub.add_parser("demo", help=say("help_demo"), description=say("demo_description"))
     demo.add_argument("--lang", choices=["en", "ru"], default="en", help=say("help_demo_lang"))
     demo.add_argument(
@@ -153,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("ref", metavar="ID", help=say("help_ref"))
     common(status, say("help_status_gateway"))
     _add_users_parser(sub)
+    from bot.cli_tokens import add_tokens_parser
+
+    add_tokens_parser(sub)
     return parser
 
 
@@ -295,6 +299,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return await _status(settings, output, args.ref, gateway)
         if args.command == "users":
             return await _users(settings, output, args)
+        if args.command == "tokens":
+            from bot.cli_tokens import tokens_command
+
+            return await tokens_command(settings, output, args)
         raise AssertionError(args.command)  # pragma: no cover
 
     try:

@@ -22,6 +22,7 @@ from providers.sandbox import START_BALANCE as SANDBOX_START_BALANCE
 from providers.sandbox import SandboxProvider
 from providers.smska import SmskaProvider
 from providers.smsrent import SmsrentProvider
+from services.api_calls import ApiService
 from services.balance import BalanceService
 from services.gateways import Gateways
 from services.limits import Limits, RateLimiter
@@ -29,12 +30,14 @@ from services.previews import PreviewService
 from services.recipients import RecipientResolver
 from services.sending import SendService
 from services.status import StatusService, TrackingPolicy
+from services.tokens import TokenService
 from services.users import UserAdmin
 from storage.audit import AuditLog
 from storage.balances import BalanceRepository
 from storage.db import Database
 from storage.messages import MessageRepository
 from storage.strangers import StrangerRepository
+from storage.tokens import TokenRepository
 from storage.updates import PreviewRepository, ProcessedUpdates
 from storage.users import UserRepository
 
@@ -66,6 +69,8 @@ class Core:
     previews: PreviewService
     recipients: RecipientResolver
     store: Repositories
+    tokens: TokenService
+    api: ApiService
 
 
 def build_gateways(
@@ -151,6 +156,13 @@ async def open_core(
             users,
             Limits(per_minute=settings.sends_per_minute, per_day=settings.sends_per_day),
         )
+        recipients = RecipientResolver(sender.recipient, max_recipients=settings.max_recipients)
+        token_store = TokenRepository(db)
+        tokens = TokenService(
+            token_store,
+            audit,
+            Limits(per_minute=settings.api_sends_per_minute, per_day=settings.api_sends_per_day),
+        )
         yield Core(
             settings=settings,
             http=client,
@@ -170,8 +182,10 @@ async def open_core(
                 balance_service,
                 ttl=timedelta(seconds=settings.preview_ttl_seconds),
             ),
-            recipients=RecipientResolver(sender.recipient, max_recipients=settings.max_recipients),
+            recipients=recipients,
             store=store,
+            tokens=tokens,
+            api=ApiService(sender, recipients, tokens, messages, token_store),
         )
     finally:
         if sender is not None:

@@ -266,6 +266,10 @@ class Settings(BaseSettings):
     # the HTTP server (API, health, metrics, webhook): off unless HTTP_PORT is set
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=1, le=65535)
+    # the HTTP API: SMS per API token per minute and per day (0: no limit), unless
+    # the token has its own
+    api_sends_per_minute: int = Field(default=60, ge=0)
+    api_sends_per_day: int = Field(default=1000, ge=0)
 
     # storage and logs
     database_path: Path = Path("data/smsbot.sqlite3")

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from api.routes import setup_api
 from bot.core import Core
 from bot.settings import Settings
 
@@ -28,6 +29,7 @@ CORE_KEY = web.AppKey("core", Core)
 def create_web_app(core: Core) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[CORE_KEY] = core
+    setup_api(app, tokens=core.tokens, api=core.api, balances=core.balances)
     return app
 
 

@@ -78,6 +78,9 @@ class NewJob:
     preview: PreviewClaim | None = None
     #: number -> the contact's name, for the recipients that came from the address book
     names: Mapping[str, str] = field(default_factory=dict)
+    #: a job of the HTTP API: its token (whose own quotas apply) and its request's hash
+    api_token_id: int | None = None
+    request_hash: str | None = None
 
     @classmethod
     def of(cls, new: NewMessage) -> NewJob:
@@ -117,6 +120,22 @@ class _Change:
     detail: str | None
     expect: tuple[MessageState, ...]
     fields: dict[str, object]
+
+
+async def _check_token_quotas(conn: aiosqlite.Connection, new: NewJob) -> None:
+    """An API token's own quotas (``new.quotas``), counted over the rows of its jobs;
+    raises ``QuotaExceeded`` (the user quotas above count a Telegram user's rows)."""
+    for limit, window in new.quotas:
+        if limit <= 0:
+            continue
+        cursor = await conn.execute(
+            "SELECT COUNT(*) AS n, MIN(m.created_at) AS oldest FROM messages m "
+            "JOIN jobs j ON j.id = m.job_id WHERE j.api_token_id = ? AND m.created_at >= ?",
+            (new.api_token_id, to_db_time(utcnow() - window)),
+        )
+        usage = await cursor.fetchone()
+        if usage is not None and usage["n"] + len(new.recipients) > limit:
+            raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
 
 
 class MessageRepository:
@@ -197,10 +216,12 @@ class MessageRepository:
             usage = await cursor.fetchone()
             if usage is not None and usage["n"] + len(new.recipients) > limit:
                 raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
+        if new.api_token_id is not None:
+            await _check_token_quotas(conn, new)
         job_rows = await conn.execute_fetchall(
             """INSERT INTO jobs (created_at, source, user_id, user_name, chat_id, lang,
-                   gateway, text, idempotency_key, total)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+                   gateway, text, idempotency_key, total, api_token_id, request_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 now,
                 new.source,
@@ -212,6 +233,8 @@ class MessageRepository:
                 new.text,
                 new.idempotency_key,
                 len(new.recipients),
+                new.api_token_id,
+                new.request_hash,
             ),
         )
         job = JobRecord.from_row(next(iter(job_rows)))

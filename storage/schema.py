@@ -190,4 +190,9 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE jobs ADD COLUMN api_token_id INTEGER REFERENCES api_tokens (id)
     """,
+    # 7: an API job keeps a hash of the request its idempotency key came with, so that
+    # the same key with another request is refused instead of answered with this job
+    """
+    ALTER TABLE jobs ADD COLUMN request_hash TEXT
+    """,
 ]
