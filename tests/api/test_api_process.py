@@ -246,7 +246,7 @@ async def test_the_token_limit_answers_429_with_retry_after_and_sends_nothing(
     assert first.status_code == 202, first.text
     jobs_before = await server.count("SELECT COUNT(*) FROM jobs")
     over = await client.post(
-        "/api/v1/messages", headers=bearer(token), json={"to": numbers[-1:] + [TO], "text": "x"}
+        "/api/v1/messages", headers=bearer(token), json={"to": [*numbers[-1:], TO], "text": "x"}
     )
     problem = assert_problem(over, 429)
     assert int(over.headers["Retry-After"]) >= 1 and problem["retry_after"] >= 1
