@@ -21,6 +21,7 @@ from handlers.info import create_info_router
 from handlers.middlewares import AccessMiddleware, DedupeMiddleware, InFlightMiddleware
 from handlers.sending import SendDeps, SendOptions, create_send_router
 from handlers.texts import lang_of, t
+from handlers.tokens import create_tokens_router
 from services.access import Access, SeenUpdates
 from services.replies import Replies
 from services.status import DeliveryTracker
@@ -50,6 +51,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         limiter=limiter,
         tracker=tracker,
         user_admin=core.users,
+        token_service=core.tokens,
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
@@ -61,6 +63,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
     dp.include_routers(
         create_common_router(),
         create_admin_router(),
+        create_tokens_router(),
         create_send_router(),
         create_info_router(),
         create_fallback_router(),

@@ -22,9 +22,13 @@ from storage.tokens import NameTaken, TokenRecord, TokenRepository
 
 __all__ = [
     "DEFAULT_SCOPES",
+    "MAX_NAME_LENGTH",
     "SCOPES",
     "ApiCaller",
     "CreatedToken",
+    "InvalidScope",
+    "InvalidTokenName",
+    "TokenNameTaken",
     "TokenRecord",
     "TokenRefused",
     "TokenService",
@@ -43,23 +47,31 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 TOUCH_EVERY = timedelta(minutes=1)
 
 
+class InvalidScope(InvalidInput):
+    """Scopes that are empty or not ``send``/``read``."""
+
+
+class InvalidTokenName(InvalidInput):
+    """A token name that is not 1-64 Latin letters, digits, ``.``, ``_``, ``-``."""
+
+
 def parse_scopes(raw: str) -> frozenset[str]:
     """``"send,read"`` -> the scopes; raise ``InvalidInput`` for an empty or unknown one."""
     scopes = frozenset(s.strip().lower() for s in raw.split(",") if s.strip())
     unknown = sorted(scopes - DEFAULT_SCOPES)
     if unknown:
-        raise InvalidInput(
+        raise InvalidScope(
             f"Unknown scope “{preview_text(unknown[0])}”: a token's scopes are {', '.join(SCOPES)}."
         )
     if not scopes:
-        raise InvalidInput(f"Name at least one scope: {', '.join(SCOPES)}.")
+        raise InvalidScope(f"Name at least one scope: {', '.join(SCOPES)}.")
     return scopes
 
 
 def check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name):
-        raise InvalidInput(
+        raise InvalidTokenName(
             f"A token's name is 1 to {MAX_NAME_LENGTH} Latin letters, digits, “.”, “_” "
             "or “-”, starting with a letter or digit (for example: grafana)."
         )
