@@ -18,6 +18,7 @@ from bot.exit_codes import EXIT_CONFIG, EXIT_USAGE
 from bot.logging_setup import configure_logging, install_redacting_hooks, redact_loop_errors
 from bot.settings import ConfigError, Settings, load_settings
 from bot.web import create_web_app, run_web
+from services.status import DeliveryTracker
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("bot.server")
@@ -78,6 +79,9 @@ async def serve(settings: Settings) -> None:
         recovered = await core.sender.recover_interrupted(bot_starting=False)
         if recovered:
             log.warning("%d send(s) were interrupted by the last stop", len(recovered))
+        # Delivery states come in as in the bot (no Telegram answers to edit here).
+        tracker = DeliveryTracker(core.status, core.store.messages)
+        tracking = asyncio.create_task(tracker.run(), name="delivery-tracker")
         try:
             async with run_web(create_web_app(core), settings):
                 log.info("serving the HTTP API without Telegram; SIGTERM or Ctrl+C stops it")
@@ -90,6 +94,10 @@ async def serve(settings: Settings) -> None:
                     f"({exc.strerror}): choose another HTTP_PORT or HTTP_HOST."
                 ) from None
             raise
+        finally:
+            tracker.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tracking, 5)
         if core.sender.in_flight:
             log.info(
                 "waiting up to %s s for %d send(s) in flight",

@@ -56,6 +56,7 @@ def server_env(gateways: FakeGateways, db_path: Path, port: int | None) -> dict[
             "DEFAULT_PROVIDER": "smska",
             "DATABASE_PATH": str(db_path),
             "HTTP_READ_TIMEOUT": "5",
+            "STATUS_POLL_FIRST_SECONDS": "0.2",
             "API_SENDS_PER_MINUTE": str(PER_MINUTE),
             "LOG_LEVEL": "DEBUG",
         }
