@@ -92,6 +92,8 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("MAX_RECIPIENTS", "500", "max_recipients", 500),
     ("HTTP_HOST", "::1", "http_host", "::1"),
     ("HTTP_PORT", "8080", "http_port", 8080),
+    ("API_SENDS_PER_MINUTE", "7", "api_sends_per_minute", 7),
+    ("API_SENDS_PER_DAY", "70", "api_sends_per_day", 70),
 ]
 
 
