@@ -145,3 +145,24 @@ def test_the_openapi_document_covers_every_route() -> None:
     for path, operations in paths.items():
         for method, operation in operations.items():
             assert operation["responses"], (method, path)
+
+
+def test_an_api_token_is_masked_in_logs_and_tracebacks() -> None:
+    import logging
+
+    from bot.logging_setup import RedactingFilter
+    from services.tokens import PREFIX
+
+    token = PREFIX + "A1b2_C3d4-E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v"
+    redactor = RedactingFilter([])  # no configured secret: the shape is enough
+    try:
+        raise ValueError(f"bad header Bearer {token}")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "api", logging.ERROR, __file__, 1, "got %s", (token,), sys.exc_info()
+        )
+    assert redactor.filter(record)
+    assert token not in record.getMessage() and "smsbot_***" in record.getMessage()
+    assert record.exc_text is not None and token not in record.exc_text
