@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help=say("help_run"))
-    sub.add_parser("serve", help="run only the HTTP API (HTTP_PORT), without Telegram")
+    sub.add_parser("serve", help=say("help_serve"))
     demo = sub.add_parser("demo", help=say("help_demo"), description=say("demo_description"))
     demo.add_argument("--lang", choices=["en", "ru"], default="en", help=say("help_demo_lang"))
     demo.add_argument(

@@ -128,6 +128,8 @@ CLI_TEXTS: dict[str, str] = {
     "limit_default": "default",
     "strangers_title": "recent strangers (refused):",
     "stranger": "  {user_id}: {count} time(s), last {at:%Y-%m-%d %H:%M} UTC ({detail})",
+    # --- the HTTP API ---
+    "help_serve": "run only the HTTP API (HTTP_PORT), without Telegram",
 }
 
 
