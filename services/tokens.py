@@ -78,6 +78,10 @@ def check_name(name: str) -> str:
     return name
 
 
+def _by(user_id: int | None) -> str:
+    return " (command line)" if user_id is None else ""
+
+
 def hash_token(plain: str) -> str:
     return hashlib.sha256(plain.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -147,7 +151,9 @@ class TokenService:
         except NameTaken:
             raise TokenNameTaken(name) from None
         await self._audit.record(
-            created_by, "token_created", f"token {name}: scopes {','.join(sorted(scopes))}"
+            created_by,
+            "token_created",
+            f"token {name}: scopes {','.join(sorted(scopes))}{_by(created_by)}",
         )
         return CreatedToken(record, plain)
 
@@ -158,7 +164,7 @@ class TokenService:
         """Revoke the token of this name; None when there is none (nothing changed)."""
         record = await self._tokens.revoke(name.strip().casefold())
         if record is not None:
-            await self._audit.record(by, "token_revoked", f"token {record.name}")
+            await self._audit.record(by, "token_revoked", f"token {record.name}{_by(by)}")
         return record
 
     async def authenticate(self, plain: str | None, *, action: str = "") -> ApiCaller:
