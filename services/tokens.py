@@ -195,17 +195,16 @@ class TokenService:
         await self._audit.record(None, "api_send", f"token {caller.name}: {detail}")
 
     async def limits_for(self, token_id: int) -> Limits:
-        for record in await self._tokens.list():
-            if record.id == token_id:
-                return Limits(
-                    per_minute=(
-                        record.per_minute
-                        if record.per_minute is not None
-                        else self.defaults.per_minute
-                    ),
-                    per_day=record.per_day if record.per_day is not None else self.defaults.per_day,
-                )
-        return self.defaults
+        """The token's own limits where it has them, else the settings' defaults."""
+        record = await self._tokens.get(token_id)
+        if record is None:
+            return self.defaults
+        return Limits(
+            per_minute=(
+                record.per_minute if record.per_minute is not None else self.defaults.per_minute
+            ),
+            per_day=record.per_day if record.per_day is not None else self.defaults.per_day,
+        )
 
     async def quotas(self, caller: ApiCaller) -> tuple[tuple[int, timedelta], ...]:
         """The (limit, window) pairs of this token that ``SendService.submit`` enforces."""

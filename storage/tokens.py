@@ -85,6 +85,10 @@ class TokenRepository:
         rows = await self._db.fetchall("SELECT * FROM api_tokens ORDER BY name_key")
         return [TokenRecord.from_row(r) for r in rows]
 
+    async def get(self, token_id: int) -> TokenRecord | None:
+        row = await self._db.fetchone("SELECT * FROM api_tokens WHERE id = ?", (token_id,))
+        return TokenRecord.from_row(row) if row else None
+
     async def by_hash(self, token_hash: str) -> TokenRecord | None:
         row = await self._db.fetchone(
             "SELECT * FROM api_tokens WHERE token_hash = ?", (token_hash,)
