@@ -109,8 +109,9 @@ def problems_middleware(prefixes: tuple[str, ...] = ("/api/",)) -> Any:
             return problem_response(
                 500,
                 "Internal Server Error",
-                "The server failed on this request; whether anything was sent can be "
-                "seen with GET /api/v1/jobs. The error is in the server's log.",
+                "The server failed on this request (the error is in its log). Repeat it "
+                "with the same Idempotency-Key: a job already recorded is answered, never "
+                "sent again.",
             )
 
     return middleware
