@@ -46,3 +46,21 @@ async def test_the_bots_web_app_serves_the_api_and_leaves_other_paths_alone(
             api_404 = await client.get("/api/v1/nowhere")
             assert api_404.content_type == "application/problem+json"
     assert [s.text for s in fake_gateways.sent.values()] == ["from the bot's app"]
+
+
+async def test_an_unexpected_error_is_a_problem_without_its_details() -> None:
+    from api.problems import problems_middleware
+
+    app = web.Application(middlewares=[problems_middleware()])
+
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("internal detail smsbot_secretsecretsecret")
+
+    app.router.add_get("/api/v1/broken", broken)
+    async with TestClient(TestServer(app)) as client:
+        answer = await client.get("/api/v1/broken")
+        assert answer.status == 500
+        assert answer.content_type == "application/problem+json"
+        body = await answer.json()
+        assert body["status"] == 500 and "Idempotency-Key" in body["detail"]
+        assert "internal detail" not in await answer.text()
