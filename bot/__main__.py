@@ -1,14 +1,17 @@
-"""``python -m bot``: runs the Telegram bot; ``python -m bot send|balance|status|users|job`` is
-the command line; ``python -m bot demo`` runs the bot in the terminal against a Telegram
-stand-in; ``python -m bot healthcheck`` asks a running one's /health (Docker's
-HEALTHCHECK). aiogram is imported only to run the bot."""
+"""``python -m bot``: runs the Telegram bot; ``python -m bot
+send|balance|status|users|contacts|job|tokens`` is the command line; ``python -m bot serve``
+runs only the HTTP server (API, health, metrics; no Telegram); ``python -m bot demo`` runs
+the bot in the terminal against a Telegram stand-in; ``python -m bot healthcheck`` asks a
+running one's /health (Docker's HEALTHCHECK). aiogram is imported only to run the bot."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-CLI_COMMANDS = frozenset({"send", "balance", "status", "users", "contacts", "job", "-h", "--help"})
+CLI_COMMANDS = frozenset(
+    {"send", "balance", "status", "users", "contacts", "job", "tokens", "-h", "--help"}
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.healthcheck import run_healthcheck
 
         return run_healthcheck()
+    if args and args[0] == "serve":
+        from bot.server import main as serve_main
+
+        return serve_main(args[1:])
     if args and args[0] == "demo":
         from bot.cli import build_parser
         from bot.demo import run_demo

@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help=say("help_run"))
+    sub.add_parser("serve", help=say("help_serve"))
     demo = sub.add_parser("demo", help=say("help_demo"), description=say("demo_description"))
     demo.add_argument("--lang", choices=["en", "ru"], default="en", help=say("help_demo_lang"))
     demo.add_argument(
@@ -163,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument("action", choices=["resume", "cancel"], help=say("help_job_action"))
     job.add_argument("job_id", metavar="N", help=say("help_job_id"))
     job.add_argument("--json", action="store_true", help=say("help_json"))
+    from bot.cli_tokens import add_tokens_parser
+
+    add_tokens_parser(sub)
     return parser
 
 
@@ -344,6 +348,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
             return await run_contacts(settings, output, args, stdin)
         if args.command == "job":
             return await _job(settings, output, args.action, args.job_id)
+        if args.command == "tokens":
+            from bot.cli_tokens import tokens_command
+
+            return await tokens_command(settings, output, args)
         raise AssertionError(args.command)  # pragma: no cover
 
     try:

@@ -24,6 +24,7 @@ from providers.sandbox import SandboxProvider
 from providers.smska import SmskaProvider
 from providers.smsrent import SmsrentProvider
 from services.alerts import AlertService, AlertTemplate
+from services.api_calls import ApiService
 from services.balance import BalanceService
 from services.contacts import ContactBook
 from services.gateways import Gateways
@@ -33,6 +34,7 @@ from services.previews import PreviewService
 from services.recipients import RecipientResolver
 from services.sending import SendService
 from services.status import StatusService, TrackingPolicy
+from services.tokens import TokenService
 from services.users import UserAdmin
 from storage.audit import AuditLog
 from storage.balances import BalanceRepository
@@ -40,6 +42,7 @@ from storage.contacts import ContactRepository
 from storage.db import Database
 from storage.messages import MessageRepository
 from storage.strangers import StrangerRepository
+from storage.tokens import TokenRepository
 from storage.updates import PreviewRepository, ProcessedUpdates
 from storage.users import UserRepository
 
@@ -73,6 +76,8 @@ class Core:
     store: Repositories
     contacts: ContactBook
     jobs: JobService
+    tokens: TokenService
+    api: ApiService
     #: the process's Prometheus registry and what feeds it (``bot.metrics``)
     metrics: Metrics = field(default_factory=Metrics)
     #: SMS from Alertmanager's webhook, through ``sender`` to what ``recipients`` resolves
@@ -169,6 +174,15 @@ async def open_core(
             users,
             Limits(per_minute=settings.sends_per_minute, per_day=settings.sends_per_day),
         )
+        recipients = RecipientResolver(
+            sender.recipient, book=book, max_recipients=settings.max_recipients
+        )
+        token_store = TokenRepository(db)
+        tokens = TokenService(
+            token_store,
+            audit,
+            Limits(per_minute=settings.api_sends_per_minute, per_day=settings.api_sends_per_day),
+        )
         yield Core(
             settings=settings,
             http=client,
@@ -188,13 +202,13 @@ async def open_core(
                 balance_service,
                 ttl=timedelta(seconds=settings.preview_ttl_seconds),
             ),
-            recipients=RecipientResolver(
-                sender.recipient, book=book, max_recipients=settings.max_recipients
-            ),
+            recipients=recipients,
             store=store,
             contacts=ContactBook(book, audit, sender.recipient, {*gateways.known, *gateways.names}),
             jobs=JobService(messages, stale_after=settings.stale_send_age),
             metrics=metrics,
+            tokens=tokens,
+            api=ApiService(sender, recipients, tokens, messages, token_store),
         )
     finally:
         if sender is not None:

@@ -23,6 +23,7 @@ from handlers.jobs import JobDeps, create_jobs_router
 from handlers.middlewares import AccessMiddleware, DedupeMiddleware, InFlightMiddleware
 from handlers.sending import SendDeps, SendOptions, create_send_router
 from handlers.texts import lang_of, t
+from handlers.tokens import create_tokens_router
 from services.access import Access, SeenUpdates
 from services.replies import Replies
 from services.status import DeliveryTracker
@@ -60,6 +61,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         user_admin=core.users,
         contact_book=core.contacts,
         job_deps=job_deps,
+        token_service=core.tokens,
     )
     in_flight = InFlightMiddleware()
     dp["in_flight"] = in_flight  # shutdown waits for the handlers it tracks
@@ -72,6 +74,7 @@ def create_dispatcher(core: Core, tracker: DeliveryTracker) -> Dispatcher:
         create_common_router(),
         create_admin_router(),
         create_contacts_router(),  # before /send's flow: a contact card starts a send anew
+        create_tokens_router(),
         create_send_router(),
         create_jobs_router(),
         create_info_router(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 import threading
 import traceback
@@ -23,6 +24,8 @@ from typing import Any
 from providers.http import secret_forms
 
 MASK = "***"
+#: An HTTP API token (``services.tokens``): not a setting, so masked by its shape
+API_TOKEN = re.compile(r"smsbot_[A-Za-z0-9_-]{16,}")
 QUIET_LOGGERS = ("httpx", "httpcore", "aiosqlite", "hpack", "asyncio")
 
 
@@ -37,10 +40,12 @@ class RedactingFilter(logging.Filter):
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
+        if "smsbot_" in text:
+            text = API_TOKEN.sub("smsbot_" + MASK, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        if not self._secrets and not _may_hold_api_token(record):
             return True
         message = record.getMessage()
         record.msg = self.redact(message)
@@ -96,6 +101,14 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             event["stack"] = record.stack_info
         return self._redactor.redact(json.dumps(event, ensure_ascii=False, default=str))
+
+
+def _may_hold_api_token(record: logging.LogRecord) -> bool:
+    if "smsbot_" in record.getMessage() or "smsbot_" in (record.stack_info or ""):
+        return True
+    if not record.exc_info:
+        return False
+    return "smsbot_" in logging.Formatter().formatException(record.exc_info)
 
 
 def configure_logging(

@@ -280,6 +280,10 @@ class Settings(BaseSettings):
     # the HTTP server (API, health, metrics, webhook): off unless HTTP_PORT is set
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=None, ge=1, le=65535)
+    # the HTTP API: SMS per API token per minute and per day (0: no limit), unless
+    # the token has its own
+    api_sends_per_minute: int = Field(default=60, ge=0)
+    api_sends_per_day: int = Field(default=1000, ge=0)
 
     # SMS from Alertmanager's webhook (services.alerts): the text's template (str.format
     # with the fields of services.alerts.TEMPLATE_FIELDS) and its most SMS parts

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from api.routes import setup_api
 from bot.core import Core
 from bot.ops import add_ops_routes
 from bot.settings import Settings
@@ -30,6 +31,7 @@ def create_web_app(core: Core) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[CORE_KEY] = core
     add_ops_routes(app, core)
+    setup_api(app, tokens=core.tokens, api=core.api, balances=core.balances)
     return app
 
 

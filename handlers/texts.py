@@ -850,6 +850,65 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "\nПервая строка «{row}» — заголовок, пропущена.",
         "en": "\nThe first row “{row}” is a header: skipped.",
     },
+    # --- API tokens (/tokens) ---
+    "tokens_usage": {
+        "ru": "Токены программного доступа:\n<code>/tokens</code> — список\n"
+        "<code>/tokens create ИМЯ [send,read]</code> — новый токен\n"
+        "<code>/tokens revoke ИМЯ</code> — отозвать токен",
+        "en": "HTTP API tokens:\n<code>/tokens</code> — the list\n"
+        "<code>/tokens create NAME [send,read]</code> — a new token\n"
+        "<code>/tokens revoke NAME</code> — revoke a token",
+    },
+    "tokens_none": {
+        "ru": "Токенов программного доступа пока нет: <code>/tokens create ИМЯ</code> создаст первый.",
+        "en": "No HTTP API tokens yet: <code>/tokens create NAME</code> makes the first.",
+    },
+    "tokens_title": {"ru": "Токены программного доступа:", "en": "HTTP API tokens:"},
+    "token_line_active": {
+        "ru": "• <code>{name}</code> (<code>{scopes}</code>): действует, {used}",
+        "en": "• <code>{name}</code> (<code>{scopes}</code>): active, {used}",
+    },
+    "token_line_revoked": {
+        "ru": "• <code>{name}</code> (<code>{scopes}</code>): отозван {at}",
+        "en": "• <code>{name}</code> (<code>{scopes}</code>): revoked {at}",
+    },
+    "token_used_at": {"ru": "последний вызов {at}", "en": "last used {at}"},
+    "token_never_used": {"ru": "ещё не использовался", "en": "never used"},
+    "token_created": {
+        "ru": "🔑 Токен <code>{name}</code> (<code>{scopes}</code>):\n<code>{token}</code>\n\n"
+        "Он показан только один раз: сохраните его в хранилище секретов и удалите это "
+        "сообщение — пока оно в чате, токен может прочитать любой, у кого есть доступ к чату.",
+        "en": "🔑 Token <code>{name}</code> (<code>{scopes}</code>):\n<code>{token}</code>\n\n"
+        "It is shown only this once: keep it in a secret store and delete this message — "
+        "while it is in the chat, anyone with access to the chat can read the token.",
+    },
+    "token_revoked": {
+        "ru": "Токен <code>{name}</code> отозван: вызовы с ним больше не принимаются.",
+        "en": "Token <code>{name}</code> is revoked: calls with it are refused from now on.",
+    },
+    "token_not_found": {
+        "ru": "Токена с именем <code>{name}</code> нет; ничего не изменено.",
+        "en": "There is no token named <code>{name}</code>; nothing was changed.",
+    },
+    "token_bad_name": {
+        "ru": "Имя токена — от 1 до {limit} латинских букв, цифр, «.», «_» или «-», "
+        "первой буквой или цифрой (например, <code>grafana</code>). Токен не создан.",
+        "en": "A token's name is 1 to {limit} Latin letters, digits, “.”, “_” or “-”, "
+        "starting with a letter or digit (for example, <code>grafana</code>). No token "
+        "was created.",
+    },
+    "token_bad_scope": {
+        "ru": "Права токена — <code>send</code> (отправка), <code>read</code> (чтение) или "
+        "<code>send,read</code>. Токен не создан.",
+        "en": "A token's scopes are <code>send</code>, <code>read</code> or "
+        "<code>send,read</code>. No token was created.",
+    },
+    "token_name_taken": {
+        "ru": "Токен с именем <code>{name}</code> уже есть (имена отозванных тоже заняты — "
+        "для журнала): выберите другое имя. Токен не создан.",
+        "en": "A token named <code>{name}</code> exists already (names of revoked tokens "
+        "stay taken, for the audit): choose another name. No token was created.",
+    },
 }
 
 #: Units a gateway reports its balance in, as the bot says them: Russian has three

@@ -211,6 +211,8 @@ CLI_TEXTS: dict[str, str] = {
     "no_cli_job": "there is no command-line job {id}.",
     "job_cancelled": "job {id}: {count} recipient(s) not sent were dropped (nothing of them "
     "was sent).",
+    # --- the HTTP API ---
+    "help_serve": "run only the HTTP API (HTTP_PORT), without Telegram",
 }
 
 

@@ -69,11 +69,14 @@ class PreparedSend:
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    source: str  # "telegram" or "cli"
+    source: str  # "telegram", "cli" or "api"
     user_id: int | None = None
     user_name: str | None = None
     chat_id: int | None = None
     lang: str | None = None
+    #: a send of the HTTP API: its token, and the hash of the request (idempotency)
+    api_token_id: int | None = None
+    request_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +426,8 @@ class SendService:
                     quotas=quotas,
                     preview=preview,
                     names=dict(names or {}),
+                    api_token_id=origin.api_token_id,
+                    request_hash=origin.request_hash,
                 )
             )
         except QuotaExceeded as exc:

@@ -92,6 +92,9 @@ class NewJob:
     preview: PreviewClaim | None = None
     #: number -> the contact's name, for the recipients that came from the address book
     names: Mapping[str, str] = field(default_factory=dict)
+    #: a job of the HTTP API: its token (whose own quotas apply) and its request's hash
+    api_token_id: int | None = None
+    request_hash: str | None = None
 
     @classmethod
     def of(cls, new: NewMessage) -> NewJob:
@@ -138,6 +141,22 @@ class _Change:
     fields: dict[str, object]
     #: a further condition of the row (SQL of ours, no parameters): unmet, it does not move
     guard: str = ""
+
+
+async def _check_token_quotas(conn: aiosqlite.Connection, new: NewJob) -> None:
+    """An API token's own quotas (``new.quotas``), counted over the rows of its jobs;
+    raises ``QuotaExceeded`` (the user quotas above count a Telegram user's rows)."""
+    for limit, window in new.quotas:
+        if limit <= 0:
+            continue
+        cursor = await conn.execute(
+            "SELECT COUNT(*) AS n, MIN(m.created_at) AS oldest FROM messages m "
+            "JOIN jobs j ON j.id = m.job_id WHERE j.api_token_id = ? AND m.created_at >= ?",
+            (new.api_token_id, to_db_time(utcnow() - window)),
+        )
+        usage = await cursor.fetchone()
+        if usage is not None and usage["n"] + len(new.recipients) > limit:
+            raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
 
 
 class MessageRepository:
@@ -222,10 +241,12 @@ class MessageRepository:
             wanted = len(new.recipients) if sms else 1
             if usage is not None and usage["n"] + wanted > limit:
                 raise QuotaExceeded(limit, window, from_db_time(usage["oldest"]))
+        if new.api_token_id is not None:
+            await _check_token_quotas(conn, new)
         job_rows = await conn.execute_fetchall(
             """INSERT INTO jobs (created_at, source, user_id, user_name, chat_id, lang,
-                   gateway, text, idempotency_key, total)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+                   gateway, text, idempotency_key, total, api_token_id, request_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 now,
                 new.source,
@@ -237,6 +258,8 @@ class MessageRepository:
                 new.text,
                 new.idempotency_key,
                 len(new.recipients),
+                new.api_token_id,
+                new.request_hash,
             ),
         )
         job = JobRecord.from_row(next(iter(job_rows)))

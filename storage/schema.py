@@ -201,4 +201,9 @@ MIGRATIONS: list[str] = [
         value  TEXT NOT NULL
     )
     """,
+    # 8: an API job keeps a hash of the request its idempotency key came with, so that
+    # the same key with another request is refused instead of answered with this job
+    """
+    ALTER TABLE jobs ADD COLUMN request_hash TEXT
+    """,
 ]

@@ -202,9 +202,7 @@ async def test_bulk_always_asks_for_a_tap_above_bulk_confirm_over(harness: BotHa
 async def test_up_to_bulk_confirm_over_is_sent_at_once(start_bot: HarnessFactory) -> None:
     harness = await start_bot(bulk_confirm_over=2)
 
-    done = await harness.say(
-        ADMIN, f"/send {A},{B} hi", until=lambda m: plain(m).startswith("✅")
-    )
+    done = await harness.say(ADMIN, f"/send {A},{B} hi", until=lambda m: plain(m).startswith("✅"))
 
     assert plain(done).startswith("✅ Рассылка J1 завершена: из 2 отправлено 2, не отправлено 0,")
     assert await _sent_to(harness) == [A, B]

@@ -98,6 +98,8 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("WEBHOOK_URL", "https://bot.example/tg", "webhook_url", "https://bot.example/tg"),
     ("WEBHOOK_SECRET", "A" * 16 + "_-9", "webhook_secret", SecretStr("A" * 16 + "_-9")),
     ("LOG_FORMAT", " JSON ", "log_format", "json"),
+    ("API_SENDS_PER_MINUTE", "7", "api_sends_per_minute", 7),
+    ("API_SENDS_PER_DAY", "70", "api_sends_per_day", 70),
 ]
 #: what a setting is valid only with (webhook mode needs all three)
 COMPANIONS: dict[str, dict[str, str]] = {
