@@ -144,6 +144,44 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/alertmanager": {
+                "post": {
+                    "summary": (
+                        "Prometheus Alertmanager's webhook (payload version 4; Grafana's "
+                        "webhook contact point too): one SMS per notification to every "
+                        "recipient, from ALERT_TEMPLATE, cut to ALERT_MAX_PARTS. A retried "
+                        "notification (same group key, status and alerts) sends nothing "
+                        "again and is answered 200 with the first job."
+                    ),
+                    "parameters": [
+                        {
+                            "name": "to",
+                            "in": "query",
+                            "required": True,
+                            "description": "Numbers, contacts' names and groups, comma-separated.",
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "gateway",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "202": {"description": "Recorded and being sent (job_id, messages)."},
+                        "200": {"description": "A retried notification: the first job."},
+                        "400": _problem("The body is not an Alertmanager notification."),
+                        **_AUTH_ERRORS,
+                        "422": _problem("No or refused recipients, or an unknown gateway."),
+                        "429": _problem("The token's limit is reached; see Retry-After."),
+                    },
+                }
+            },
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "This document.",

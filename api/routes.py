@@ -18,6 +18,7 @@ from aiohttp import web
 from api.auth import authorize
 from api.openapi import openapi_document
 from api.problems import Problem, problems_middleware
+from services.alerts import AlertRecipientsRefused, AlertService, InvalidAlert
 from services.api_calls import (
     ApiJob,
     ApiService,
@@ -29,7 +30,8 @@ from services.balance import BalanceService
 from services.domain import InvalidInput
 from services.gateways import UnknownProvider
 from services.limits import LimitExceeded
-from services.recipients import TooManyRecipients, split_entries
+from services.recipients import Refused, TooManyRecipients, split_entries
+from services.sending import Origin
 from services.tokens import READ, SEND, TokenService
 
 PREFIX = "/api/v1"
@@ -41,21 +43,29 @@ MAX_ID = 2**63 - 1
 TOKENS_KEY = web.AppKey("api_tokens", TokenService)
 API_KEY = web.AppKey("api_service", ApiService)
 BALANCES_KEY = web.AppKey("api_balances", BalanceService)
+ALERTS_KEY = web.AppKey("api_alerts", AlertService)
 
 
 def setup_api(
-    app: web.Application, *, tokens: TokenService, api: ApiService, balances: BalanceService
+    app: web.Application,
+    *,
+    tokens: TokenService,
+    api: ApiService,
+    balances: BalanceService,
+    alerts: AlertService,
 ) -> None:
     """Add the API's routes and its problem+json middleware to ``app``."""
     app[TOKENS_KEY] = tokens
     app[API_KEY] = api
     app[BALANCES_KEY] = balances
+    app[ALERTS_KEY] = alerts
     app.middlewares.append(problems_middleware())
     app.router.add_post(f"{PREFIX}/messages", post_messages)
     app.router.add_get(f"{PREFIX}/messages/{{id}}", get_message)
     app.router.add_get(f"{PREFIX}/jobs/{{id}}", get_job)
     app.router.add_get(f"{PREFIX}/balance", get_balance)
     app.router.add_get(f"{PREFIX}/openapi.json", get_openapi)
+    app.router.add_post(f"{PREFIX}/alertmanager", post_alertmanager)
 
 
 def _bad_request(detail: str) -> Problem:
@@ -182,28 +192,9 @@ async def post_messages(request: web.Request) -> web.Response:
             extra={"job_id": exc.job_id},
         ) from None
     except RecipientsRefused as exc:
-        raise Problem(
-            422,
-            "invalid-recipients",
-            f"{len(exc.refused)} recipient(s) cannot be sent to: correct or remove them. "
-            "Nothing was sent.",
-            extra={
-                "refused": [
-                    {"entry": r.entry, "name": r.name, "reason": str(r.error)} for r in exc.refused
-                ]
-            },
-        ) from None
+        raise _refused(exc.refused) from None
     except LimitExceeded as exc:
-        seconds = max(1, math.ceil(exc.hit.reset_in.total_seconds()))
-        raise Problem(
-            429,
-            "rate-limited",
-            f"The token “{caller.name}” may send {exc.hit.limit} SMS per "
-            f"{'minute' if exc.hit.window.total_seconds() <= 60 else 'day'}: try again in "
-            f"{seconds} s. Nothing was sent.",
-            headers={"Retry-After": str(seconds)},
-            extra={"retry_after": seconds},
-        ) from None
+        raise _rate_limited(caller.name, exc) from None
     except UnknownProvider as exc:
         raise Problem(422, "unknown-gateway", f"{exc} Nothing was sent.") from None
     except TooManyRecipients as exc:
@@ -215,6 +206,77 @@ async def post_messages(request: web.Request) -> web.Response:
     payload["duplicates"] = [{"entry": e, "same_as": first} for e, first in found.duplicates]
     # 202: recorded and being sent; 200: the first result of a repeated key
     return web.json_response(payload, status=202 if found.created else 200)
+
+
+def _refused(refused: list[Refused]) -> Problem:
+    return Problem(
+        422,
+        "invalid-recipients",
+        f"{len(refused)} recipient(s) cannot be sent to: correct or remove them. Nothing was sent.",
+        extra={
+            "refused": [{"entry": r.entry, "name": r.name, "reason": str(r.error)} for r in refused]
+        },
+    )
+
+
+def _rate_limited(token: str, exc: LimitExceeded) -> Problem:
+    seconds = max(1, math.ceil(exc.hit.reset_in.total_seconds()))
+    return Problem(
+        429,
+        "rate-limited",
+        f"The token “{token}” may send {exc.hit.limit} SMS per "
+        f"{'minute' if exc.hit.window.total_seconds() <= 60 else 'day'}: try again in "
+        f"{seconds} s. Nothing was sent.",
+        headers={"Retry-After": str(seconds)},
+        extra={"retry_after": seconds},
+    )
+
+
+async def post_alertmanager(request: web.Request) -> web.Response:
+    """Prometheus Alertmanager's webhook (and Grafana's): one SMS per notification to
+    every recipient of ``?to=``; a retried notification sends nothing again (200 with
+    the first job). Every refusal is a 4xx, so that Alertmanager does not retry it."""
+    caller = await authorize(request, request.app[TOKENS_KEY], SEND)
+    to = request.query.get("to", "")
+    if not to.strip():
+        raise Problem(
+            422,
+            "invalid-recipients",
+            "The URL names no recipient: add ?to=NUMBERS,NAMES,GROUPS. Nothing was sent.",
+        )
+    gateway = request.query.get("gateway")
+    if gateway is not None and not gateway.strip():
+        raise Problem(
+            422,
+            "unknown-gateway",
+            "“gateway” is blank: leave it out for the default gateway. Nothing was sent.",
+        )
+    tokens = request.app[TOKENS_KEY]
+    try:
+        result = await request.app[ALERTS_KEY].notify(
+            await request.read(),
+            to,
+            gateway=gateway,
+            origin=Origin(source="alertmanager", api_token_id=caller.id),
+            quotas=await tokens.quotas(caller),
+        )
+    except InvalidAlert as exc:
+        raise _bad_request(str(exc)) from None
+    except AlertRecipientsRefused as exc:
+        raise _refused(exc.refused) from None
+    except LimitExceeded as exc:
+        raise _rate_limited(caller.name, exc) from None
+    except UnknownProvider as exc:
+        raise Problem(422, "unknown-gateway", f"{exc} Nothing was sent.") from None
+    except InvalidInput as exc:  # no recipient, too many, a text the gateway refuses
+        raise Problem(422, "invalid-message", f"{exc} Nothing was sent.") from None
+    payload = {
+        "job_id": result.job.id,
+        "repeated": result.duplicate,
+        "text": result.text,
+        "messages": [message_payload(r) for r in result.records],
+    }
+    return web.json_response(payload, status=200 if result.duplicate else 202)
 
 
 def _id(request: web.Request, what: str) -> int:

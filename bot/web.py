@@ -31,7 +31,7 @@ def create_web_app(core: Core) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[CORE_KEY] = core
     add_ops_routes(app, core)
-    setup_api(app, tokens=core.tokens, api=core.api, balances=core.balances)
+    setup_api(app, tokens=core.tokens, api=core.api, balances=core.balances, alerts=core.alerts)
     return app
 
 

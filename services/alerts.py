@@ -22,7 +22,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -434,6 +434,7 @@ class AlertService:
         *,
         gateway: str | None,
         origin: Origin,
+        quotas: tuple[tuple[int, timedelta], ...] = (),
     ) -> AlertResult:
         """Send the notification to every recipient of ``to`` (numbers, contacts,
         groups) as one job. Raises ``InvalidAlert``, ``AlertRecipientsRefused``,
@@ -455,6 +456,7 @@ class AlertService:
             origin,
             idempotency_key=notification_key(notification, numbers, provider.name),
             names=resolution.names(),
+            quotas=quotas,
         )
         return AlertResult(
             job=started.job,

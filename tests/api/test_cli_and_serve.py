@@ -14,6 +14,7 @@ from aiohttp import web
 from api.openapi import openapi_document
 from api.routes import setup_api
 from bot.exit_codes import EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
+from services.alerts import AlertService
 from services.api_calls import ApiService
 from services.balance import BalanceService
 from services.tokens import TokenService, hash_token
@@ -134,6 +135,7 @@ def test_the_openapi_document_covers_every_route() -> None:
         tokens=cast(TokenService, None),
         api=cast(ApiService, None),
         balances=cast(BalanceService, None),
+        alerts=cast(AlertService, None),
     )
     paths = openapi_document()["paths"]
     routes = [r for r in app.router.routes() if r.method != "HEAD"]
