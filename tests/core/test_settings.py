@@ -100,6 +100,7 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("LOG_FORMAT", " JSON ", "log_format", "json"),
     ("API_SENDS_PER_MINUTE", "7", "api_sends_per_minute", 7),
     ("API_SENDS_PER_DAY", "70", "api_sends_per_day", 70),
+    ("PROGRESS_EDIT_SECONDS", "1.5", "progress_edit_seconds", 1.5),
 ]
 #: what a setting is valid only with (webhook mode needs all three)
 COMPANIONS: dict[str, dict[str, str]] = {
