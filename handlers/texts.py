@@ -807,7 +807,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "bulk_duplicate_item": {
         "ru": "«{entry}» (уже есть: «{first}»)",
-        "en": "“{entry}” (as “{first}”)",
+        "en": "“{entry}” (already in: “{first}”)",
     },
     "bulk_named": {"ru": "«{name}» ({number})", "en": "{name} ({number})"},
     "bulk_refused": {
