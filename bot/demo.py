@@ -82,6 +82,7 @@ async def _demo(user_id: int, lang: str, database: Path) -> int:
     api = FakeBotApi()
     console = Console(api, user_id=user_id, first_name="Demo", language_code=lang)
     api.on_message = console.show
+    api.on_file = console.show_file
     api.on_callback_answer = console.show_callback_answer
     await api.start()
     try:

@@ -51,6 +51,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TextIO
 
@@ -284,6 +285,8 @@ class FakeBotApi:
         self.webhook: dict[str, Any] | None = None
         #: Called whenever the bot sends or edits a message (the try-out prints them).
         self.on_message: Callable[[SentMessage], None] | None = None
+        #: a document or photo the bot sent (the Message object as returned to the bot)
+        self.on_file: Callable[[dict[str, Any]], None] | None = None
         #: Called with the parameters of each ``answerCallbackQuery`` (the notice or
         #: pop-up a phone shows after a button press; the try-out prints it).
         self.on_callback_answer: Callable[[dict[str, Any]], None] | None = None
@@ -1010,6 +1013,8 @@ class FakeBotApi:
             message["photo"] = [{**file_id, "width": 320, "height": 240}]
         if isinstance(caption := params.get("caption"), str) and caption:
             message["caption"] = render_text(caption, params.get("parse_mode") or None)
+        if self.on_file is not None:
+            self.on_file(message)
         return message
 
 
@@ -1021,6 +1026,7 @@ CONSOLE_HELP = """console commands:
   !press N                    press button N of the bot's last message with buttons
   !press <message_id> <data>  press a button by its message id and callback data
   !edit <message_id> <text>   edit a message you sent
+  !file <path> [caption]      send a file (e.g. a .txt or .csv of numbers, the text as caption)
   !calls                      the bot's recent Bot API calls
   !help                       this text
   Ctrl-D (or !quit), Ctrl-C   stop"""
@@ -1086,6 +1092,18 @@ class Console:
             lines.append("  ".join(f"[{b.get('text') if isinstance(b, dict) else b}]" for b in row))
         self.print("\n".join(lines))
 
+    def show_file(self, message: dict[str, Any]) -> None:
+        """Print a file the bot sent (``FakeBotApi.on_file``): its name and size."""
+        document = message.get("document") or {}
+        name = document.get("file_name") or "a photo"
+        size = document.get("file_size")
+        lines = [f"── bot (file, message {message['message_id']}) ──", f"📎 {name}"]
+        if size is not None:
+            lines[-1] += f" ({size} bytes)"
+        if caption := message.get("caption"):
+            lines.append(str(caption))
+        self.print("\n".join(lines))
+
     def show_callback_answer(self, params: dict[str, Any]) -> None:
         """Print what a phone shows after a button press (``on_callback_answer``):
         a pop-up to dismiss, or a short notice; nothing when the answer has no text."""
@@ -1112,6 +1130,8 @@ class Console:
                 return False
             self.api.edit_text(self.user_id, int(message_id), text)
             return True
+        if command == "!file":
+            return self._file(rest.strip())
         if command.startswith("!"):
             self.print(f"unknown console command {command}: !help lists them")
             return False
@@ -1119,6 +1139,26 @@ class Console:
             return False
         self.api.send_text(
             self.user_id, line, first_name=self.first_name, language_code=self.language_code
+        )
+        return True
+
+    def _file(self, rest: str) -> bool:
+        path_text, _, caption = rest.partition(" ")
+        if not path_text:
+            self.print("usage: !file <path> [caption]")
+            return False
+        path = Path(path_text).expanduser()
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            self.print(f"cannot read {path}: {exc.strerror or exc}")
+            return False
+        self.api.send_document(
+            self.user_id,
+            path.name,
+            content,
+            caption=caption.strip() or None,
+            language_code=self.language_code,
         )
         return True
 
@@ -1188,6 +1228,7 @@ async def _tryout(args: argparse.Namespace) -> None:
     fake = FakeBotApi(token=args.token, bot_id=int(args.token.split(":")[0]))
     console = Console(fake, user_id=args.user_id, first_name=args.first_name)
     fake.on_message = console.show
+    fake.on_file = console.show_file
     fake.on_callback_answer = console.show_callback_answer
     await fake.start(args.port)
     console.print(f"Telegram stand-in at {fake.base_url}, token {fake.token}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -27,6 +29,7 @@ from aiogram.types import (
     Message,
 )
 
+from bot.standin import Console
 from tests.fakes.botapi import FakeBotApi
 
 USER = 42
@@ -361,3 +364,27 @@ async def test_wait_for_call_timeout_explains(fake: FakeBotApi, bot: Bot) -> Non
         await fake.wait_for_call("editMessageText", timeout=0.1)
     with pytest.raises(AssertionError, match="no message in chat 42"):
         await fake.wait_for_message(USER, lambda m: "#1" in m.text, timeout=0.1)
+
+
+async def test_the_console_sends_a_file_and_shows_the_files_the_bot_sends(
+    tmp_path: Path,
+) -> None:
+    out = io.StringIO()
+    api = FakeBotApi()
+    console = Console(api, user_id=111, out=out)
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("79123456789\n79123456780\n", encoding="utf-8")
+
+    assert console.handle(f"!file {numbers} Disk full on db1")
+    (update,) = api.pending_updates
+    message = update["message"]
+    assert message["document"]["file_name"] == "numbers.txt"
+    assert message["caption"] == "Disk full on db1"
+    assert not console.handle(f"!file {tmp_path / 'missing.txt'}")
+    assert not console.handle("!file")
+    assert "cannot read" in out.getvalue() and "usage: !file" in out.getvalue()
+
+    console.show_file(
+        {"message_id": 7, "document": {"file_name": "job-1.csv", "file_size": 12}, "caption": "x"}
+    )
+    assert "📎 job-1.csv (12 bytes)" in out.getvalue()
