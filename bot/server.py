@@ -53,7 +53,7 @@ def main(argv: Sequence[str] = ()) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), settings.log_format)
     install_redacting_hooks(settings.secret_values())
     try:
         asyncio.run(serve(settings))
