@@ -1101,7 +1101,7 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=50, help="one-by-one sample size")
     parser.add_argument("--bulk-recipients", type=int, default=1000, help="numbers in the file")
     parser.add_argument(
-        "--api-requests", type=int, default=2000, help="API requests (and core sends)"
+        "--api-requests", type=int, default=1000, help="API requests (and core sends)"
     )
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
