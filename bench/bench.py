@@ -888,9 +888,12 @@ async def _wait_settled(db_path: Path, limit: float) -> int:
     return left
 
 
-async def _serve_process(gateway: Child, db_path: Path, concurrency: int) -> Child:
-    """``python -m bot serve`` against the gateway child, with no API limits; returns
-    once it answers ``/api/v1/openapi.json``. The caller stops it (``_stop_child``)."""
+async def _serve_process(
+    gateway: Child, db_path: Path, concurrency: int, profile: str | None = None
+) -> Child:
+    """``python -m bot serve`` against the gateway child, with no API limits (under
+    cProfile writing to ``profile`` when given); returns once it answers
+    ``/api/v1/openapi.json``. The caller stops it (``_stop_child``)."""
     import httpx
 
     port = _free_port()
@@ -908,8 +911,10 @@ async def _serve_process(gateway: Child, db_path: Path, concurrency: int) -> Chi
         API_SENDS_PER_DAY="0",
         LOG_LEVEL="WARNING",
     )
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
+        *profiler,
         "-m",
         "bot",
         "serve",
@@ -963,12 +968,12 @@ def _rate_line(label: str, count: int, wall: float, latencies: list[float]) -> s
     )
 
 
-async def api(count: int, concurrency: int) -> None:
+async def api(count: int, concurrency: int, profile: str | None = None) -> None:
     """``count`` POST /api/v1/messages (one recipient each) from ``concurrency`` clients
     (an httpx client each, in this process) to ``python -m bot serve``; then the same
     sends through the command line's core in this process (``open_core``,
     ``SendService.send``), both against the fake gateways at zero latency in a process
-    of their own."""
+    of their own. ``profile``: a file for serve's cProfile statistics."""
     import httpx
 
     from bot.core import open_core
@@ -989,7 +994,7 @@ async def api(count: int, concurrency: int) -> None:
         async with Database(db_path):  # the schema, before the token
             pass
         token = await _make_token(db_path)
-        serve = await _serve_process(gateway, db_path, concurrency)
+        serve = await _serve_process(gateway, db_path, concurrency, profile)
         try:
             clients = [
                 httpx.AsyncClient(
@@ -1103,6 +1108,11 @@ def main() -> None:
     parser.add_argument(
         "--api-requests", type=int, default=1000, help="API requests (and core sends)"
     )
+    parser.add_argument(
+        "--profile-serve",
+        metavar="FILE",
+        help="api: run serve under cProfile, its statistics to FILE",
+    )
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(SECTIONS))
@@ -1130,7 +1140,8 @@ def main() -> None:
         elif name == "bulk-bot":
             asyncio.run(bulk_bot(args.bulk_recipients, args.concurrency, 0.1))
         elif name == "api":
-            asyncio.run(api(args.api_requests, args.concurrency))
+            profile = str(Path(args.profile_serve).resolve()) if args.profile_serve else None
+            asyncio.run(api(args.api_requests, args.concurrency, profile))
 
 
 if __name__ == "__main__":
