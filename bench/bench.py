@@ -14,7 +14,16 @@ Sections (``--only a,b`` runs some of them; all by default):
 * ``pipeline``: sends through ``SendService`` against the fake smska at zero latency,
   sequential and concurrent, and what each send costs in SQLite writes;
 * ``slow-gateway``: 1,000 sends at once against a gateway answering in 100 ms, through
-  20 slots, against the ideal and against sending one by one.
+  20 slots, against the ideal and against sending one by one;
+* ``bulk-bot``: a .txt file of 1,000 numbers with a caption sent to the real bot (as in
+  ``send-roundtrip``), sent at once (``SEND_CONFIRMATION=false``,
+  ``BULK_CONFIRM_OVER`` = the count), the fake gateways in a child process answering in
+  100 ms, 20 slots: from the document to the summary edit against the ideal, and how
+  many times the job's progress message was edited;
+* ``api``: ``python -m bot serve`` (a child process) taking ``POST /api/v1/messages``
+  from 20 concurrent clients, the fake gateways at 0 ms in a child process: requests
+  a second, p50/p95, against the same sends through the command line's core
+  (``open_core``, ``SendService.send``) in this process.
 
 Every line with a target prints the target and the ratio measured in this run. Everything
 runs on 127.0.0.1; child processes run under time-outs and are always killed. Machines
@@ -28,12 +37,13 @@ import asyncio
 import contextlib
 import functools
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -637,9 +647,446 @@ async def slow_gateway(count: int, concurrency: int, latency: float, sequential:
             )
 
 
+# ---------------------------------------------------------------------------- child processes
+
+#: The fake gateways (tests/fakes/gateways.py) in a process of their own, so that their
+#: aiohttp server does not share the measured process's event loop and CPU time: prints
+#: the fake smska's URL, serves until SIGTERM. Credentials are the fake's defaults.
+GATEWAY_CHILD = """\
+import asyncio, signal, sys
+from tests.fakes.gateways import FakeGateways
+
+
+async def main() -> None:
+    fake = FakeGateways(latency=float(sys.argv[1]), smska_balance=10**9)
+    await fake.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(fake.smska_url, flush=True)
+    await stop.wait()
+    await fake.stop()
+
+
+asyncio.run(main())
+"""
+SMSKA_KEY = "test"
+SMSKA_PASSWORD = "test-password"  # noqa: S105 (the fake's own)
+
+
+class Child:
+    """A child process the benchmark started: its pid and, for a gateway, its URL."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, url: str) -> None:
+        self.proc = proc
+        self.url = url
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far (Linux /proc)."""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.asynccontextmanager
+async def _gateway_process(latency: float) -> AsyncIterator[Child]:
+    """The fake gateways in a child process (see ``GATEWAY_CHILD``); always stopped."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        GATEWAY_CHILD,
+        str(latency),
+        cwd=_child_cwd(),
+        env=_child_env(),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=CHILD_TIMEOUT)
+        url = line.decode().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            msg = f"the fake gateways did not start (exit code {proc.returncode})"
+            raise RuntimeError(msg)
+        yield Child(proc, url)
+    finally:
+        await _stop_child(proc)
+
+
+def _cpu_now() -> float:
+    """CPU seconds this process has used (all its threads: aiosqlite's included)."""
+    return time.process_time()
+
+
+def _p(values: list[float], share: float) -> float:
+    """The ``share`` quantile of ``values`` in milliseconds (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))] * 1000
+
+
+def _numbers(count: int, first: int = 1) -> list[str]:
+    """``count`` distinct Russian mobile numbers."""
+    return [f"7912{index:07d}" for index in range(first, first + count)]
+
+
+# ---------------------------------------------------------------------------- bulk through the bot
+
+
+async def bulk_bot(count: int, concurrency: int, latency: float) -> None:
+    """A .txt file of ``count`` numbers with a caption, sent to the real bot (dispatcher,
+    handlers, services, SQLite) polling the Telegram stand-in in this process; the fake
+    gateways in a child process answer each request in ``latency`` seconds. With
+    SEND_CONFIRMATION=false and BULK_CONFIRM_OVER=``count`` the file is sent at once (no
+    preview to tap). Measured: from queueing the document to the summary edit."""
+    from bot.app import register_lifecycle
+    from bot.core import open_core
+    from bot.factory import create_dispatcher
+    from bot.settings import load_settings
+    from bot.standin import FakeBotApi
+    from bot.telegram import TelegramNotifier, build_bot
+    from services.status import DeliveryTracker
+
+    ideal = count / concurrency * latency
+    print(
+        f"a bulk job through the bot: a .txt of {count} numbers with a caption, gateway "
+        f"latency {latency * 1000:.0f} ms in its own process, {concurrency} slots"
+    )
+    print(f"  fsync in the database's folder now: median {_fsync_ms():.2f} ms")
+    warm = 2 * concurrency
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
+        async with _gateway_process(latency) as gateway, FakeBotApi() as api:
+            settings = load_settings(
+                _env_file=None,
+                bot_token=api.token,
+                telegram_api_url=api.base_url,
+                admin_ids=[ADMIN],
+                send_confirmation=False,
+                bulk_confirm_over=count,  # the file is sent at once, no preview
+                max_recipients=max(count, warm),
+                sends_per_minute=10**6,  # admins have limits too (services/limits.py)
+                sends_per_day=10**6,
+                status_poll_first_seconds=600.0,  # tracking out of the way
+                smska_url=gateway.url,
+                smska_api_key=SMSKA_KEY,
+                smska_api_password=SecretStr(SMSKA_PASSWORD),
+                smska_sender="Bench",
+                smska_concurrency=concurrency,
+                database_path=Path(folder) / "bench.sqlite3",
+            )
+            async with open_core(settings) as core:
+                bot = build_bot(api.token, api.base_url)
+                notifier = TelegramNotifier(bot, core.store.messages)
+                tracker = DeliveryTracker(core.status, core.store.messages, notifier)
+                dp = create_dispatcher(core, tracker)
+                register_lifecycle(dp, core, bot, tracker, notifier)
+                polling = await _poll(bot, dp)
+                try:
+                    await api.wait_for_call("getUpdates", timeout=10)
+                    await _bulk_file(api, _numbers(warm, first=count + 1), limit=60)
+                    cpu = _cpu_now(), gateway.cpu_seconds()
+                    run = await _bulk_file(api, _numbers(count), limit=max(60.0, 20 * ideal))
+                    cpu_bot, cpu_gateway = _cpu_now() - cpu[0], gateway.cpu_seconds() - cpu[1]
+                    sent = await core.db.fetchone(
+                        "SELECT COUNT(*) AS n FROM messages WHERE state = 'sent'"
+                    )
+                finally:
+                    await _stop_polling(dp, polling)
+                    await bot.session.close()
+    assert sent is not None
+    wall, first_reply, edits, progress_edits = run
+    print(
+        f"  document -> summary edit: {wall:.2f} s for {count} ({count / wall:.0f} sends/s); "
+        f"ideal {ideal:.2f} s: {wall / ideal:.2f}x (target at most 1.10x: "
+        f"{_verdict(wall / ideal, 1.1)}); {sent['n'] - warm} of {count} recorded sent"
+    )
+    print(
+        f"  first reply after {first_reply * 1000:.0f} ms; the job's message edited "
+        f"{edits} times: {progress_edits} progress edits (PROGRESS_EDIT_SECONDS="
+        f"{settings.progress_edit_seconds:g}), the first and the summary"
+    )
+    print(
+        f"  CPU during the run: this process (bot, stand-in, SQLite thread) {cpu_bot:.2f} s "
+        f"({cpu_bot / wall:.0%} of one core), the gateway process {cpu_gateway:.2f} s"
+    )
+
+
+async def _bulk_file(
+    api: FakeBotApi, numbers: list[str], limit: float
+) -> tuple[float, float, int, int]:
+    """Sends the file, waits for the summary; returns its wall time, the time to the
+    bot's first reply, the edits of the job's message and how many were progress ones."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[SentMessage] = loop.create_future()
+    replies: list[float] = []
+
+    def hook(message: SentMessage) -> None:
+        replies.append(time.perf_counter())
+        if "is done" in message.text and not done.done():
+            done.set_result(message)
+
+    content = "\n".join(numbers).encode()
+    api.on_message = hook
+    start = time.perf_counter()
+    try:
+        api.send_document(ADMIN, "numbers.txt", content, caption="bench bulk", language_code="en")
+        summary = await asyncio.wait_for(done, timeout=limit)
+    finally:
+        api.on_message = None
+    wall = time.perf_counter() - start
+    edits = [
+        call
+        for call in api.calls_of("editMessageText")
+        if str(call.params.get("message_id")) == str(summary.message_id)
+    ]
+    progress = sum("is done" not in str(call.params.get("text")) for call in edits) - 1
+    return wall, replies[0] - start, len(edits), max(progress, 0)
+
+
+# ---------------------------------------------------------------------------- the HTTP API
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _make_token(db_path: Path) -> str:
+    """A send token in the server's database, as ``python -m bot tokens create`` makes it."""
+    from services.limits import Limits
+    from services.tokens import DEFAULT_SCOPES, TokenService
+    from storage.audit import AuditLog
+    from storage.db import Database
+    from storage.tokens import TokenRepository
+
+    async with Database(db_path) as db:
+        service = TokenService(TokenRepository(db), AuditLog(db), Limits(0, 0))
+        return (await service.create("bench", DEFAULT_SCOPES, created_by=None)).token
+
+
+async def _wait_settled(db_path: Path, limit: float) -> int:
+    """Waits (at most ``limit`` seconds) until no message of the database is ``queued`` or
+    ``sending``; returns how many still are."""
+    from storage.db import Database
+
+    left = -1
+    async with Database(db_path) as db:
+        for _ in range(int(limit / 0.01)):
+            row = await db.fetchone(
+                "SELECT COUNT(*) AS n FROM messages WHERE state IN ('queued', 'sending')"
+            )
+            left = int(row["n"]) if row is not None else 0
+            if not left:
+                return 0
+            await asyncio.sleep(0.01)
+    return left
+
+
+async def _serve_process(
+    gateway: Child, db_path: Path, concurrency: int, profile: str | None = None
+) -> Child:
+    """``python -m bot serve`` against the gateway child, with no API limits (under
+    cProfile writing to ``profile`` when given); returns once it answers
+    ``/api/v1/openapi.json``. The caller stops it (``_stop_child``)."""
+    import httpx
+
+    port = _free_port()
+    env = _child_env(
+        SMSKA_URL=gateway.url,
+        SMSKA_API_KEY=SMSKA_KEY,
+        SMSKA_API_PASSWORD=SMSKA_PASSWORD,
+        SMSKA_SENDER="Bench",
+        SMSKA_CONCURRENCY=str(concurrency),
+        DEFAULT_PROVIDER="smska",
+        DATABASE_PATH=str(db_path),
+        HTTP_PORT=str(port),
+        STATUS_POLL_FIRST_SECONDS="600",
+        API_SENDS_PER_MINUTE="0",
+        API_SENDS_PER_DAY="0",
+        LOG_LEVEL="WARNING",
+    )
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *profiler,
+        "-m",
+        "bot",
+        "serve",
+        cwd=_child_cwd(),
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    child = Child(proc, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    try:
+        async with httpx.AsyncClient() as client:
+            while True:
+                if proc.returncode is not None or time.monotonic() > deadline:
+                    msg = f"python -m bot serve did not start (exit code {proc.returncode})"
+                    raise RuntimeError(msg)
+                with contextlib.suppress(httpx.TransportError):
+                    answer = await client.get(f"{child.url}/api/v1/openapi.json")
+                    if answer.status_code == 200:
+                        return child
+                await asyncio.sleep(0.1)
+    except BaseException:
+        await _stop_child(proc)
+        raise
+
+
+async def _load(
+    count: int, concurrency: int, one: Callable[[int, int], Awaitable[None]]
+) -> tuple[float, list[float]]:
+    """``count`` calls of ``one(worker, index)`` by ``concurrency`` workers, each taking
+    the next index when its call returns; the wall time and each call's latency."""
+    latencies: list[float] = []
+    indexes = iter(range(count))
+
+    async def worker(number: int) -> None:
+        for index in indexes:
+            began = time.perf_counter()
+            await one(number, index)
+            latencies.append(time.perf_counter() - began)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    return time.perf_counter() - start, latencies
+
+
+def _rate_line(label: str, count: int, wall: float, latencies: list[float]) -> str:
+    return (
+        f"  {label:34s} {count / wall:7.1f}/s ({count} in {wall:.2f} s), "
+        f"p50 {_p(latencies, 0.5):6.1f} ms, p95 {_p(latencies, 0.95):6.1f} ms"
+    )
+
+
+async def api(count: int, concurrency: int, profile: str | None = None) -> None:
+    """``count`` POST /api/v1/messages (one recipient each) from ``concurrency`` clients
+    (an httpx client each, in this process) to ``python -m bot serve``; then the same
+    sends through the command line's core in this process (``open_core``,
+    ``SendService.send``), both against the fake gateways at zero latency in a process
+    of their own. ``profile``: a file for serve's cProfile statistics."""
+    import httpx
+
+    from bot.core import open_core
+    from bot.settings import load_settings
+    from services.sending import Origin
+    from storage.db import Database
+
+    began = time.perf_counter()
+    warm = 2 * concurrency
+    print(
+        f"the HTTP API: {count} POST /api/v1/messages from {concurrency} clients to "
+        "python -m bot serve, gateway at 0 ms in its own process"
+    )
+    print(f"  fsync in the database's folder now: median {_fsync_ms():.2f} ms")
+    folder = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    db_path = folder / "serve.sqlite3"
+    async with _gateway_process(0.0) as gateway:
+        async with Database(db_path):  # the schema, before the token
+            pass
+        token = await _make_token(db_path)
+        serve = await _serve_process(gateway, db_path, concurrency, profile)
+        try:
+            clients = [
+                httpx.AsyncClient(
+                    base_url=serve.url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+                )
+                for _ in range(concurrency)
+            ]
+            failures: list[str] = []
+
+            async def post(worker: int, index: int) -> None:
+                answer = await clients[worker].post(
+                    "/api/v1/messages", json={"to": f"+{numbers[index]}", "text": "bench"}
+                )
+                if answer.status_code != 202:
+                    failures.append(f"{answer.status_code} {answer.text[:200]}")
+
+            try:
+                numbers = _numbers(warm, first=count + 1)
+                await _load(warm, concurrency, post)
+                await _wait_settled(db_path, CHILD_TIMEOUT)
+                numbers = _numbers(count)
+                cpu = _cpu_now(), serve.cpu_seconds(), gateway.cpu_seconds()
+                run_start = time.perf_counter()
+                wall, latencies = await _load(count, concurrency, post)
+                cpu_clients, cpu_serve, cpu_gateway = (
+                    _cpu_now() - cpu[0],
+                    serve.cpu_seconds() - cpu[1],
+                    gateway.cpu_seconds() - cpu[2],
+                )
+                left = await _wait_settled(db_path, CHILD_TIMEOUT)
+                settled = time.perf_counter() - run_start
+            finally:
+                await asyncio.gather(*(client.aclose() for client in clients))
+        finally:
+            await _stop_child(serve.proc)
+        print(_rate_line("API, 202 answers", count, wall, latencies))
+        if failures:
+            print(f"  {len(failures)} requests not accepted, the first: {failures[0]}")
+        print(
+            f"  all {count} recorded sent {settled:.2f} s after the first request "
+            f"({count / settled:.1f}/s end to end){f'; {left} still unsettled' if left else ''}"
+        )
+        print(
+            f"  CPU during the requests: serve {cpu_serve:.2f} s ({cpu_serve / wall:.0%} of one "
+            f"core), the 20 clients (this process) {cpu_clients:.2f} s, the gateway "
+            f"{cpu_gateway:.2f} s"
+        )
+
+        settings = load_settings(
+            _env_file=None,
+            smska_url=gateway.url,
+            smska_api_key=SMSKA_KEY,
+            smska_api_password=SecretStr(SMSKA_PASSWORD),
+            smska_sender="Bench",
+            smska_concurrency=concurrency,
+            status_poll_first_seconds=600.0,
+            database_path=folder / "core.sqlite3",
+        )
+        async with open_core(settings) as core:
+            origin = Origin(source="cli")
+            refused: list[str] = []
+
+            async def send(_worker: int, index: int) -> None:
+                prepared = core.sender.prepare(numbers[index], "bench", "smska")
+                outcome = await core.sender.send(prepared, origin)
+                if outcome.error is not None:
+                    refused.append(str(outcome.error))
+
+            numbers = _numbers(warm, first=count + 1)
+            await _load(warm, concurrency, send)
+            numbers = _numbers(count)
+            cpu_core = _cpu_now()
+            core_wall, core_latencies = await _load(count, concurrency, send)
+            cpu_core = _cpu_now() - cpu_core
+    print(_rate_line("core, SendService.send", count, core_wall, core_latencies))
+    if refused:
+        print(f"  {len(refused)} core sends not sent, the first: {refused[0]}")
+    print(
+        f"  CPU during the core's sends: this process {cpu_core:.2f} s "
+        f"({cpu_core / core_wall:.0%} of one core)"
+    )
+    core_rate = count / core_wall
+    print(
+        f"  API rate / core rate: {count / wall / core_rate:.2f} (202 answers), "
+        f"{count / settled / core_rate:.2f} (end to end, all sent)"
+    )
+    print(f"  this section's wall time: {time.perf_counter() - began:.1f} s")
+
+
 # ---------------------------------------------------------------------------- main
 
-SECTIONS = ("cli", "startup", "send-roundtrip", "pipeline", "slow-gateway")
+SECTIONS = ("cli", "startup", "send-roundtrip", "pipeline", "slow-gateway", "bulk-bot", "api")
 
 
 def main() -> None:
@@ -657,6 +1104,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--slow-sends", type=int, default=1000)
     parser.add_argument("--sequential", type=int, default=50, help="one-by-one sample size")
+    parser.add_argument("--bulk-recipients", type=int, default=1000, help="numbers in the file")
+    parser.add_argument(
+        "--api-requests", type=int, default=1000, help="API requests (and core sends)"
+    )
+    parser.add_argument(
+        "--profile-serve",
+        metavar="FILE",
+        help="api: run serve under cProfile, its statistics to FILE",
+    )
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(SECTIONS))
@@ -681,6 +1137,11 @@ def main() -> None:
             asyncio.run(sends(args.sends, args.concurrency))
         elif name == "slow-gateway":
             asyncio.run(slow_gateway(args.slow_sends, args.concurrency, 0.1, args.sequential))
+        elif name == "bulk-bot":
+            asyncio.run(bulk_bot(args.bulk_recipients, args.concurrency, 0.1))
+        elif name == "api":
+            profile = str(Path(args.profile_serve).resolve()) if args.profile_serve else None
+            asyncio.run(api(args.api_requests, args.concurrency, profile))
 
 
 if __name__ == "__main__":
