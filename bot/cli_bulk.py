@@ -317,7 +317,9 @@ async def send_job(core: Core, settings: Settings, output: Output, request: Bulk
             {**base, "error": message, "error_kind": "NoRecipients"},
         )
     try:
-        prepared = core.sender.prepare(resolution.numbers[0], request.text, request.gateway)
+        prepared = core.sender.prepare(
+            resolution.numbers[0], request.text, request.gateway, international=True
+        )
     except InvalidInput as exc:
         return output.emit(
             EXIT_USAGE,

@@ -242,7 +242,8 @@ def create_contacts_router() -> Router:
         card = message.contact
         assert card is not None
         try:
-            number = send_deps.sender.recipient(card.phone_number)
+            # Telegram gives a card's number in international form, "+" or not
+            number = send_deps.sender.recipient(card.phone_number, international=True)
         except InvalidInput as exc:
             await message.answer(input_error(exc, lang))
             return
@@ -283,7 +284,9 @@ def create_contacts_router() -> Router:
             return
         name, number = card
         try:
-            record, _ = await contact_book.add(user.user_id, name, number, replace=False)
+            # ``number`` is international digits: given with its "+", it is never
+            # re-read as a Russian national number
+            record, _ = await contact_book.add(user.user_id, name, "+" + number, replace=False)
         except ContactExists as exc:
             await _ack(query)
             if exc.phone == number:

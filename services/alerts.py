@@ -449,7 +449,7 @@ class AlertService:
         if not numbers:
             raise NoRecipients()
         sms = self.template.render(notification, provider.check_text)
-        prepared = self._sender.prepare(numbers[0], sms.text, provider.name)
+        prepared = self._sender.prepare(numbers[0], sms.text, provider.name, international=True)
         started = await self._sender.submit(
             numbers,
             prepared,

@@ -106,7 +106,9 @@ class ApiService:
             raise RecipientsRefused(resolution.refused)
         if not resolution.recipients:
             raise InvalidInput("There is no recipient.")
-        prepared = self.sender.prepare(resolution.recipients[0].number, text, gateway)
+        prepared = self.sender.prepare(
+            resolution.recipients[0].number, text, gateway, international=True
+        )
         started = await self.sender.submit(
             resolution.numbers,
             prepared,

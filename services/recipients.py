@@ -178,7 +178,8 @@ class RecipientResolver:
                 continue
             for person in people:
                 try:
-                    number = self._check(person.number)
+                    # a kept number is international digits: read it with its "+"
+                    number = self._check("+" + person.number.lstrip("+"))
                 except InvalidInput as exc:
                     result.refused.append(Refused(entry, exc, name=person.name))
                     continue

@@ -244,10 +244,19 @@ class SendService:
         #: ``hold()`` was called: no new request is made
         self._held = False
 
-    def prepare(self, recipient: str, text: str, provider: str | None = None) -> PreparedSend:
-        """Validate everything that can be checked before a request; raise ``InvalidInput``."""
+    def prepare(
+        self,
+        recipient: str,
+        text: str,
+        provider: str | None = None,
+        *,
+        international: bool = False,
+    ) -> PreparedSend:
+        """Validate everything that can be checked before a request; raise ``InvalidInput``.
+        ``international``: ``recipient`` is a number this program resolved or keeps (see
+        ``recipient``)."""
         gateway = self.gateways.get(provider)
-        number = self.recipient(recipient)
+        number = self.recipient(recipient, international=international)
         sms_text = analyze_text(text)
         gateway.check_text(sms_text)
         return PreparedSend(recipient=number, text=sms_text, provider=gateway.name)
@@ -278,9 +287,16 @@ class SendService:
         self._track(task)
         return await asyncio.shield(task)
 
-    def recipient(self, raw: str) -> str:
+    def recipient(self, raw: str, *, international: bool = False) -> str:
         """The number ``raw`` stands for, if SMS may go to it (type and country);
-        every entry point checks a number through here. Raises ``InvalidPhone``."""
+        every entry point checks a number through here. Raises ``InvalidPhone``.
+
+        ``international``: ``raw`` is a number this program resolved or keeps
+        (international digits, as this returns them) or one Telegram gives (a contact
+        card): it is read with a "+", never as a Russian national number. Without it,
+        Vietnam's 84912345678 would be re-read as Russia's 8 491 234-56-78."""
+        if international:
+            raw = "+" + raw.strip().lstrip("+")
         return normalize_phone(raw, allowed_regions=self.allowed_regions)
 
     async def send(
@@ -385,10 +401,11 @@ class SendService:
         preview: PreviewClaim | None = None,
         names: Mapping[str, str] | None = None,
     ) -> JobStarted:
-        """A send job: ``prepared``'s text and gateway to every recipient (checked and
-        made unique here), recorded in one transaction, then sent with the gateway's
+        """A send job: ``prepared``'s text and gateway to every recipient (numbers as
+        ``core.recipients`` resolves them: international digits; checked again and made
+        unique here), recorded in one transaction, then sent with the gateway's
         bounded concurrency, each recipient's result recorded on its own row."""
-        numbers = list(dict.fromkeys(self.recipient(r) for r in recipients))
+        numbers = list(dict.fromkeys(self.recipient(r, international=True) for r in recipients))
         if not numbers:
             raise InvalidInput("There is no recipient.")
         task = asyncio.create_task(

@@ -96,3 +96,20 @@ async def test_a_job_keeps_each_recipients_contact_name(core: Core) -> None:
         "79123456780": "Petr",
         "79123456781": None,
     }
+
+
+VIETNAM = "84912345678"  # also a valid Russian number if read as national: 8 491 …
+
+
+async def test_submit_and_the_resolver_read_kept_numbers_as_international(
+    core: Core,
+) -> None:
+    await core.contacts.add(None, "Nguyen", "+84 91 234 5678", ["asia"])
+    resolved = await core.recipients.resolve(["asia"])
+    assert resolved.numbers == [VIETNAM]
+    prepared = core.sender.prepare(VIETNAM, "hi", international=True)
+    assert prepared.recipient == VIETNAM
+    started = await core.sender.submit(resolved.numbers, prepared, Origin(source="cli"))
+    assert [r.recipient for r in started.records] == [VIETNAM]
+    outcomes = await started.outcomes()
+    assert [o.record.recipient for o in outcomes] == [VIETNAM]
