@@ -132,6 +132,8 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise _bad_request(f"The body is not JSON ({type(exc).__name__}).") from None
+    except RecursionError:  # thousands of [ or {: no request of this API is like that
+        raise _bad_request("The body's JSON is nested too deep.") from None
     if not isinstance(body, dict):
         raise _bad_request('The body is a JSON object: {"to": …, "text": …}.')
     return body

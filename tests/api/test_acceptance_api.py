@@ -1,0 +1,41 @@
+"""Acceptance attacks on the HTTP API of the running ``python -m bot serve``: inputs
+the issue does not list, each answered with a 4xx problem that sends nothing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.conftest import ServeProcess
+from tests.api.test_api_process import assert_problem, bearer
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def nothing_sent(server: ServeProcess, requests_before: int, jobs_before: int) -> None:
+    assert len(server.gateways.requests) == requests_before
+    assert await server.count("SELECT COUNT(*) FROM jobs") == jobs_before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"to": "79123456789", "text": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        b'{"to": ' + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b', "text": "x"}',
+    ],
+    ids=["array", "in-a-field", "objects"],
+)
+async def test_json_nested_too_deep_is_a_400_not_a_server_error(
+    server: ServeProcess, client: httpx.AsyncClient, body: bytes
+) -> None:
+    token = await server.token(f"nested-{len(body)}")
+    requests, jobs = len(server.gateways.requests), await server.count("SELECT COUNT(*) FROM jobs")
+    answer = await client.post(
+        "/api/v1/messages",
+        content=body,
+        headers={**bearer(token), "Content-Type": "application/json"},
+    )
+    problem = assert_problem(answer, 400)
+    assert "nested" in problem["detail"]
+    await nothing_sent(server, requests, jobs)
