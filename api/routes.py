@@ -27,7 +27,7 @@ from services.api_calls import (
     RecipientsRefused,
 )
 from services.balance import BalanceService
-from services.domain import InvalidInput
+from services.domain import InvalidInput, printable_text
 from services.gateways import UnknownProvider
 from services.limits import LimitExceeded
 from services.recipients import Refused, TooManyRecipients, split_entries
@@ -126,10 +126,32 @@ def _entries(to: object) -> list[str]:
     return entries
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's fields; raise ``_DuplicateKey`` for a field given twice (which of
+    two "to" was meant cannot be known: neither is guessed)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()  # 413 past the app's client_max_size
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        shown = printable_text(exc.key)[:40]
+        raise _bad_request(
+            f"The field “{shown}” is given more than once: give each field once."
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise _bad_request(f"The body is not JSON ({type(exc).__name__}).") from None
     except RecursionError:  # thousands of [ or {: no request of this API is like that

@@ -3,6 +3,8 @@ the issue does not list, each answered with a 4xx problem that sends nothing."""
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 import pytest
 
@@ -10,6 +12,12 @@ from tests.api.conftest import ServeProcess
 from tests.api.test_api_process import assert_problem, bearer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+_names = itertools.count(1)
+
+
+async def new_token(server: ServeProcess) -> str:
+    return await server.token(f"acceptance-{next(_names)}")
 
 
 async def nothing_sent(server: ServeProcess, requests_before: int, jobs_before: int) -> None:
@@ -29,7 +37,7 @@ async def nothing_sent(server: ServeProcess, requests_before: int, jobs_before: 
 async def test_json_nested_too_deep_is_a_400_not_a_server_error(
     server: ServeProcess, client: httpx.AsyncClient, body: bytes
 ) -> None:
-    token = await server.token(f"nested-{len(body)}")
+    token = await new_token(server)
     requests, jobs = len(server.gateways.requests), await server.count("SELECT COUNT(*) FROM jobs")
     answer = await client.post(
         "/api/v1/messages",
@@ -38,4 +46,30 @@ async def test_json_nested_too_deep_is_a_400_not_a_server_error(
     )
     problem = assert_problem(answer, 400)
     assert "nested" in problem["detail"]
+    await nothing_sent(server, requests, jobs)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"to": "79123456781", "text": "hi", "to": "79123456782"}',
+        b'{"to": "79123456781", "text": "one", "text": "two"}',
+        b'{"to": "79123456781", "text": "hi", "gateway": "smska", "gateway": "smsrent"}',
+        b'{"to": "79123456781", "text": "hi", "to": "79123456781"}',
+    ],
+    ids=["to", "text", "gateway", "same-value"],
+)
+async def test_a_field_given_twice_is_refused_not_guessed(
+    server: ServeProcess, client: httpx.AsyncClient, body: bytes
+) -> None:
+    """Which of two "to" the sender meant cannot be known: the last one silently won."""
+    token = await new_token(server)
+    requests, jobs = len(server.gateways.requests), await server.count("SELECT COUNT(*) FROM jobs")
+    answer = await client.post(
+        "/api/v1/messages",
+        content=body,
+        headers={**bearer(token), "Content-Type": "application/json"},
+    )
+    problem = assert_problem(answer, 400)
+    assert "more than once" in problem["detail"]
     await nothing_sent(server, requests, jobs)
