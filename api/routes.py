@@ -261,6 +261,13 @@ async def post_alertmanager(request: web.Request) -> web.Response:
     every recipient of ``?to=``; a retried notification sends nothing again (200 with
     the first job). Every refusal is a 4xx, so that Alertmanager does not retry it."""
     caller = await authorize(request, request.app[TOKENS_KEY], SEND)
+    for name in ("to", "gateway"):
+        if len(request.query.getall(name, [])) > 1:
+            # ?to=A&to=B would send to A alone: neither half is guessed
+            raise _bad_request(
+                f"“{name}” is given more than once in the URL: give it once"
+                + (", with the recipients separated by commas." if name == "to" else ".")
+            )
     to = request.query.get("to", "")
     if not to.strip():
         raise Problem(

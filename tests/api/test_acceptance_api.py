@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import ServeProcess
+from tests.api.test_alertmanager_process import fixture
 from tests.api.test_api_process import assert_problem, bearer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -72,4 +73,27 @@ async def test_a_field_given_twice_is_refused_not_guessed(
     )
     problem = assert_problem(answer, 400)
     assert "more than once" in problem["detail"]
+    await nothing_sent(server, requests, jobs)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "to=79123456781&to=79123456782",
+        "to=79123456781&to=",
+        "to=79123456781&gateway=smska&gateway=smsrent",
+    ],
+    ids=["to", "to-blank", "gateway"],
+)
+async def test_alertmanager_parameters_given_twice_are_refused_not_half_used(
+    server: ServeProcess, client: httpx.AsyncClient, query: str
+) -> None:
+    """``?to=A&to=B`` sent to A alone and answered 202, as if B had it too."""
+    token = await new_token(server)
+    requests, jobs = len(server.gateways.requests), await server.count("SELECT COUNT(*) FROM jobs")
+    answer = await client.post(
+        f"/api/v1/alertmanager?{query}", json=fixture("firing.json"), headers=bearer(token)
+    )
+    problem = assert_problem(answer, 400)
+    assert "once" in problem["detail"]
     await nothing_sent(server, requests, jobs)
