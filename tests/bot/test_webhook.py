@@ -188,6 +188,10 @@ async def test_polling_refuses_a_webhook_set_by_someone_else(webhook_bot: Webhoo
         ({"webhook_url": "http://bot.example.test/hook"}, "https://"),
         ({"webhook_url": "https://bot.example.test/"}, "path of its own"),
         ({"webhook_url": "https://bot.example.test/health"}, "path of its own"),
+        # the API's own paths: the server could not start (a route twice)
+        ({"webhook_url": "https://bot.example.test/api/v1/messages"}, "path of its own"),
+        ({"webhook_url": "https://bot.example.test/api/v1/alertmanager"}, "path of its own"),
+        ({"webhook_url": "https://bot.example.test/api/telegram"}, "path of its own"),
         ({"webhook_secret": None}, "WEBHOOK_SECRET is required"),
         ({"webhook_secret": "short"}, "16 to 256"),
         ({"webhook_secret": "x" * 257}, "16 to 256"),
