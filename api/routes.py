@@ -69,6 +69,9 @@ def setup_api(
 
 
 def _bad_request(detail: str) -> Problem:
+    detail = detail.rstrip()
+    if not detail.endswith((".", "?", "!")):  # a service's reason may end without one
+        detail += "."
     return Problem(400, "bad-request", detail + " Nothing was sent.")
 
 

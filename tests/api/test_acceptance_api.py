@@ -97,3 +97,23 @@ async def test_alertmanager_parameters_given_twice_are_refused_not_half_used(
     problem = assert_problem(answer, 400)
     assert "once" in problem["detail"]
     await nothing_sent(server, requests, jobs)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[" * 10_000 + b"]" * 10_000, b'{"version": "4"}', b'{"version": 4}'],
+    ids=["not-json", "nested", "no-fields", "version-number"],
+)
+async def test_a_bad_notification_is_said_in_whole_sentences(
+    server: ServeProcess, client: httpx.AsyncClient, body: bytes
+) -> None:
+    """ "…: the body is not JSON Nothing was sent." ran two sentences together."""
+    token = await new_token(server)
+    answer = await client.post(
+        "/api/v1/alertmanager?to=79123456781",
+        content=body,
+        headers={**bearer(token), "Content-Type": "application/json"},
+    )
+    detail = assert_problem(answer, 400)["detail"]
+    assert detail.endswith(". Nothing was sent."), detail
+    assert ".." not in detail
