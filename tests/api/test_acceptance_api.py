@@ -3,12 +3,14 @@ the issue does not list, each answered with a 4xx problem that sends nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import sys
 
 import httpx
 import pytest
 
-from tests.api.conftest import ServeProcess
+from tests.api.conftest import ROOT, ServeProcess, free_port, server_env
 from tests.api.test_alertmanager_process import fixture
 from tests.api.test_api_process import assert_problem, bearer
 
@@ -117,3 +119,26 @@ async def test_a_bad_notification_is_said_in_whole_sentences(
     detail = assert_problem(answer, 400)["detail"]
     assert detail.endswith(". Nothing was sent."), detail
     assert ".." not in detail
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy"])
+async def test_healthcheck_asks_the_local_server_not_a_proxy(
+    server: ServeProcess, variable: str
+) -> None:
+    """A container with a proxy for its outgoing traffic (HTTP_PROXY) sent the health
+    check's request for 127.0.0.1 to that proxy: a healthy server was called unhealthy."""
+    env = server_env(server.gateways, server.db_path, server.port)
+    env[variable] = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "healthcheck",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out.decode()
+    assert out.decode().strip() == "healthy"
