@@ -142,3 +142,28 @@ async def test_healthcheck_asks_the_local_server_not_a_proxy(
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
     assert out.decode().strip() == "healthy"
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        ["7912"] * 10_001,  # each refused, after a phone number check each
+        ["79123456789"] * 10_001,  # one number, listed past the limit
+        ",".join(["7912"] * 10_001),  # the same as one string
+    ],
+    ids=["refused", "duplicates", "string"],
+)
+async def test_a_list_past_max_recipients_is_refused_before_any_entry_is_checked(
+    server: ServeProcess, client: httpx.AsyncClient, to: list[str] | str
+) -> None:
+    """Every entry was checked first: 300,000 of them (3 MB, under the body limit)
+    held the server, every other client included, for half a minute."""
+    token = await new_token(server)
+    requests, jobs = len(server.gateways.requests), await server.count("SELECT COUNT(*) FROM jobs")
+    answer = await client.post(
+        "/api/v1/messages", json={"to": to, "text": "many"}, headers=bearer(token)
+    )
+    problem = assert_problem(answer, 422)
+    assert problem["type"].endswith("too-many-recipients")
+    assert "10000" in problem["detail"]
+    await nothing_sent(server, requests, jobs)
