@@ -27,7 +27,7 @@ from services.api_calls import (
     RecipientsRefused,
 )
 from services.balance import BalanceService
-from services.domain import InvalidInput
+from services.domain import InvalidInput, printable_text
 from services.gateways import UnknownProvider
 from services.limits import LimitExceeded
 from services.recipients import Refused, TooManyRecipients, split_entries
@@ -69,6 +69,9 @@ def setup_api(
 
 
 def _bad_request(detail: str) -> Problem:
+    detail = detail.rstrip()
+    if not detail.endswith((".", "?", "!")):  # a service's reason may end without one
+        detail += "."
     return Problem(400, "bad-request", detail + " Nothing was sent.")
 
 
@@ -126,12 +129,36 @@ def _entries(to: object) -> list[str]:
     return entries
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's fields; raise ``_DuplicateKey`` for a field given twice (which of
+    two "to" was meant cannot be known: neither is guessed)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()  # 413 past the app's client_max_size
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        shown = printable_text(exc.key)[:40]
+        raise _bad_request(
+            f"The field “{shown}” is given more than once: give each field once."
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise _bad_request(f"The body is not JSON ({type(exc).__name__}).") from None
+    except RecursionError:  # thousands of [ or {: no request of this API is like that
+        raise _bad_request("The body's JSON is nested too deep.") from None
     if not isinstance(body, dict):
         raise _bad_request('The body is a JSON object: {"to": …, "text": …}.')
     return body
@@ -237,6 +264,13 @@ async def post_alertmanager(request: web.Request) -> web.Response:
     every recipient of ``?to=``; a retried notification sends nothing again (200 with
     the first job). Every refusal is a 4xx, so that Alertmanager does not retry it."""
     caller = await authorize(request, request.app[TOKENS_KEY], SEND)
+    for name in ("to", "gateway"):
+        if len(request.query.getall(name, [])) > 1:
+            # ?to=A&to=B would send to A alone: neither half is guessed
+            raise _bad_request(
+                f"“{name}” is given more than once in the URL: give it once"
+                + (", with the recipients separated by commas." if name == "to" else ".")
+            )
     to = request.query.get("to", "")
     if not to.strip():
         raise Problem(

@@ -40,8 +40,10 @@ def run_healthcheck() -> int:
         print("healthy: HTTP_PORT is not set, so there is no /health to ask")
         return 0
     url = health_url(settings.http_host, settings.http_port)
+    # The server is this container's own: never through HTTP_PROXY (urlopen's default)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with opener.open(url, timeout=TIMEOUT_SECONDS) as response:
             body = response.read()
             status = response.status
     except urllib.error.HTTPError as exc:

@@ -598,6 +598,8 @@ WEBHOOK_SECRET_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
 WEBHOOK_SECRET_LENGTH = (16, 256)
 #: paths the process's HTTP server serves itself
 RESERVED_PATHS = ("/", "/health", "/metrics")
+#: the HTTP API's paths (``api.routes``): every one below it is the API's
+RESERVED_PREFIX = "/api/"
 
 
 def webhook_problems(url: str | None, secret: SecretStr | None, http_port: int | None) -> list[str]:
@@ -624,10 +626,11 @@ def webhook_problems(url: str | None, secret: SecretStr | None, http_port: int |
             problems.append("WEBHOOK_URL must not carry a user name or password")
         if parts.fragment or "#" in url:
             problems.append("WEBHOOK_URL must not have a # part")
-        if (parts.path or "/") in RESERVED_PATHS:
+        path = parts.path or "/"
+        if path in RESERVED_PATHS or path.startswith(RESERVED_PREFIX):
             problems.append(
                 "WEBHOOK_URL needs a path of its own, e.g. https://bot.example.com/telegram "
-                "(not / or /health or /metrics)"
+                "(not / or /health or /metrics, nor one under /api/)"
             )
     if secret is None:
         problems.append(

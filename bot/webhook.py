@@ -78,7 +78,7 @@ class WebhookHandler(SimpleRequestHandler):
             return web.Response(text="starting or stopping: try again later", status=503)
         try:
             Update.model_validate(await request.json(), context={"bot": bot})
-        except ValueError:  # not JSON, or not an update (pydantic's error is one)
+        except (ValueError, RecursionError):  # not JSON (or nested too deep), not an update
             return web.Response(text="not a Telegram update", status=400)
         return await super().handle(request)
 

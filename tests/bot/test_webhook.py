@@ -137,7 +137,16 @@ async def test_an_update_without_the_right_secret_is_refused(
     assert webhook_bot.api.messages_to(ADMIN) == []
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"update_id": "x"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"update_id": "x"}',
+        # nested too deep for json: a RecursionError, which was a 500 Telegram retries
+        b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+)
 async def test_a_body_that_is_not_an_update_is_answered_400(
     webhook_bot: WebhookBot, body: bytes
 ) -> None:
@@ -188,6 +197,10 @@ async def test_polling_refuses_a_webhook_set_by_someone_else(webhook_bot: Webhoo
         ({"webhook_url": "http://bot.example.test/hook"}, "https://"),
         ({"webhook_url": "https://bot.example.test/"}, "path of its own"),
         ({"webhook_url": "https://bot.example.test/health"}, "path of its own"),
+        # the API's own paths: the server could not start (a route twice)
+        ({"webhook_url": "https://bot.example.test/api/v1/messages"}, "path of its own"),
+        ({"webhook_url": "https://bot.example.test/api/v1/alertmanager"}, "path of its own"),
+        ({"webhook_url": "https://bot.example.test/api/telegram"}, "path of its own"),
         ({"webhook_secret": None}, "WEBHOOK_SECRET is required"),
         ({"webhook_secret": "short"}, "16 to 256"),
         ({"webhook_secret": "x" * 257}, "16 to 256"),
