@@ -7,6 +7,7 @@ its ``async with`` block runs: it does not depend on Telegram being reachable.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,13 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 CORE_KEY = web.AppKey("core", Core)
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def create_web_app(core: Core) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[CORE_KEY] = core
@@ -45,6 +53,13 @@ async def run_web(app: web.Application, settings: Settings) -> AsyncIterator[web
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         log.info("HTTP server on %s:%s", settings.http_host, settings.http_port)
+        if not _loopback(settings.http_host):
+            log.warning(
+                "HTTP_HOST=%s: /health and /metrics answer without a token on every "
+                "interface; keep the port behind a proxy or a firewall that only lets "
+                "the webhook's path and your monitoring through",
+                settings.http_host,
+            )
         yield runner
     finally:
         await runner.cleanup()

@@ -134,6 +134,10 @@ class RecipientResolver:
         cut silently). An empty result is not an error here: the caller says so with
         what was refused."""
         listed = [e for e in (entry.strip() for entry in entries) if e]
+        if len(listed) > self.max_recipients:
+            # more entries than a send may have recipients: refused before checking any
+            # (300,000 numbers would hold the event loop for half a minute)
+            raise TooManyRecipients(len(listed), self.max_recipients)
         # bytes that were not UTF-8 (surrogate escapes) or control characters: neither a
         # number nor a name, and never sent to the database as one
         garbled = {e for e in listed if printable_text(e) != e}

@@ -70,8 +70,12 @@ async def test_a_list_past_the_limit_is_refused_whole() -> None:
     resolver = RecipientResolver(normalize_phone, Book(), max_recipients=2)
     with pytest.raises(TooManyRecipients):
         await resolver.resolve(["79123456782", "oncall"])
-    # duplicates do not count towards the limit
-    result = await resolver.resolve(["oncall", "petr", "79123456781"])
+    # duplicates do not count towards the limit of recipients (a group counts its
+    # members); the entries listed may not be more than the limit either
+    three = RecipientResolver(normalize_phone, Book(), max_recipients=3)
+    with pytest.raises(TooManyRecipients):
+        await three.resolve(["oncall", "79123456782", "79123456783"])
+    result = await three.resolve(["oncall", "petr", "79123456781"])
     assert len(result.numbers) == 2
 
 
@@ -113,3 +117,17 @@ async def test_submit_and_the_resolver_read_kept_numbers_as_international(
     assert [r.recipient for r in started.records] == [VIETNAM]
     outcomes = await started.outcomes()
     assert [o.record.recipient for o in outcomes] == [VIETNAM]
+
+
+async def test_more_entries_than_recipients_allowed_are_refused_before_any_check() -> None:
+    book = Book()
+    checked: list[str] = []
+
+    def check(raw: str) -> str:
+        checked.append(raw)
+        return normalize_phone(raw)
+
+    resolver = RecipientResolver(check, book, max_recipients=2)
+    with pytest.raises(TooManyRecipients):
+        await resolver.resolve(["79123456780", "ghost", "79123456781"])
+    assert checked == [] and book.asked == []
