@@ -207,6 +207,10 @@ def _storage_reason(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:120] or type(exc).__name__
 
 
+#: how many checked numbers ``SendService`` remembers (a few MB at most)
+MAX_PASSED_NUMBERS = 100_000
+
+
 class SendService:
     def __init__(
         self,
@@ -243,6 +247,9 @@ class SendService:
         self._active: set[int] = set()
         #: ``hold()`` was called: no new request is made
         self._held = False
+        #: numbers that passed ``recipient`` (international digits): read back with
+        #: ``international``, they are not parsed again (1 ms a number for a list)
+        self._passed: set[str] = set()
 
     def prepare(
         self,
@@ -296,8 +303,15 @@ class SendService:
         card): it is read with a "+", never as a Russian national number. Without it,
         Vietnam's 84912345678 would be re-read as Russia's 8 491 234-56-78."""
         if international:
-            raw = "+" + raw.strip().lstrip("+")
-        return normalize_phone(raw, allowed_regions=self.allowed_regions)
+            digits = raw.strip().lstrip("+")
+            if digits in self._passed:
+                return digits
+            raw = "+" + digits
+        number = normalize_phone(raw, allowed_regions=self.allowed_regions)
+        if len(self._passed) >= MAX_PASSED_NUMBERS:
+            self._passed.clear()
+        self._passed.add(number)
+        return number
 
     async def send(
         self,

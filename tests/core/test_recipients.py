@@ -131,3 +131,24 @@ async def test_more_entries_than_recipients_allowed_are_refused_before_any_check
     with pytest.raises(TooManyRecipients):
         await resolver.resolve(["79123456780", "ghost", "79123456781"])
     assert checked == [] and book.asked == []
+
+
+async def test_numbers_resolved_once_are_not_parsed_again_by_the_job(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+
+    def counting(raw: str, *args: object, **kwargs: object) -> str:
+        parsed.append(raw)
+        return normalize_phone(raw, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("services.sending.normalize_phone", counting)
+    resolved = await core.recipients.resolve(["8 912 345-67-80", "+84 91 234 5678"])
+    assert len(parsed) == 2
+    prepared = core.sender.prepare(resolved.numbers[0], "hi", international=True)
+    started = await core.sender.submit(resolved.numbers, prepared, Origin(source="cli"))
+    await started.outcomes()
+    assert len(parsed) == 2  # the job took the numbers as checked
+    assert [r.recipient for r in started.records] == ["79123456780", VIETNAM]
+    with pytest.raises(InvalidPhone):  # a number never checked is still checked
+        core.sender.recipient("12", international=True)
