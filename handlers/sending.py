@@ -47,6 +47,8 @@ from services.recipients import (
     Recipient,
     RecipientResolver,
     Resolution,
+    looks_like_number,
+    name_key,
     split_entries,
 )
 from services.records import MessageState, UserRecord
@@ -206,7 +208,8 @@ def create_send_router() -> Router:
             entries = (args.phone,)
         if entries:
             job = JobRequest(message, lang, user, send_deps, state, in_flight)
-            await start_entries(job, args.provider, entries, args.text)
+            unsure = await name_may_go_on(send_deps, command.args or "", entries[-1], args.text)
+            await start_entries(job, args.provider, entries, args.text, unsure=unsure)
             return
         if not args.phone:
             await state.set_state(SendFlow.phone)
@@ -279,7 +282,7 @@ def create_send_router() -> Router:
                 recipients,
                 message.text or "",
                 data.get("removed", ""),
-                must_confirm=bool(data.get("refused")),
+                must_confirm=bool(data.get("refused")) or bool(data.get("unsure")),
             )
             return
         await start_send(
@@ -320,7 +323,11 @@ def create_send_router() -> Router:
         provider = (await state.get_data()).get("provider") if await state.get_state() else None
         job = JobRequest(message, lang, user, send_deps, state, in_flight)
         await start_entries(
-            job, provider, tuple(listed.entries), (message.caption or "").strip(), note=note
+            job,
+            provider,
+            tuple(listed.entries),
+            (message.caption or "").strip(),
+            note=note,
         )
 
     @router.message(SendFlow.phone, ~F.text)
@@ -479,10 +486,12 @@ async def start_entries(
     text: str,
     *,
     note: str = "",
+    unsure: bool = False,
 ) -> None:
     """Entries (numbers, names, groups) -> recipients; then the text is asked for, or
     the send goes on. Nothing is dropped silently: what was removed or refused is
-    said with the next answer."""
+    said with the next answer. ``unsure``: what was meant may differ from what was
+    read (a preview is shown, whatever the settings)."""
     message, lang, deps = job.message, job.lang, job.deps
     resolver = deps.recipients or RecipientResolver(deps.sender.recipient)
     try:
@@ -511,6 +520,7 @@ async def start_entries(
                 "recipients": [[r.number, r.name] for r in resolution.recipients],
                 "removed": removed,
                 "refused": len(resolution.refused),
+                "unsure": unsure,
                 "member_since": _member_since(job.user),
             }
         )
@@ -523,8 +533,30 @@ async def start_entries(
         resolution.recipients,
         text,
         removed,
-        must_confirm=bool(resolution.refused),
+        must_confirm=bool(resolution.refused) or unsure,
     )
+
+
+async def name_may_go_on(deps: SendDeps, typed: str, last: str, text: str) -> bool:
+    """Whether the text may hold more of the recipients: a name typed last before the
+    text on the same line (``/send Petr Ivanov, oncall Disk full`` reads ``Petr`` and
+    the text ``Ivanov, oncall Disk full``), when that line of the text goes on like a
+    list (a comma or a semicolon), or the name and the text's first words name someone
+    in the book. Then the send is shown for a tap: never sent to whom was not meant."""
+    line = text.partition("\n")[0].strip()
+    if not line or looks_like_number(last):
+        return False
+    if not typed.partition("\n")[0].rstrip().endswith(line):  # the text starts below
+        return False
+    if any(sep in line for sep in ",;"):
+        return True
+    book = deps.recipients.book if deps.recipients is not None else None
+    if book is None:
+        return False
+    words = line.split()[:3]
+    keys = {name_key(" ".join([last, *words[:count]])) for count in range(1, len(words) + 1)}
+    keys = {key for key in keys if key.isprintable()}  # never odd bytes to the database
+    return bool(keys) and bool(await book.lookup(keys))
 
 
 async def send_many(

@@ -1,0 +1,78 @@
+"""Acceptance of issue 10 in the bot (address book, many recipients, bulk sends):
+cases found by attacking it through the dispatcher, the fake Bot API and the fake
+gateways; each a defect fixed, or a behaviour that must hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bot.conftest import ADMIN, USER, BotHarness, buttons, plain
+
+A, B, C, D = "79123456780", "79123456781", "79123456782", "79123456783"
+
+
+async def _book(harness: BotHarness) -> None:
+    book = harness.core.contacts
+    await book.add(ADMIN, "Petr", A, ["oncall"])
+    await book.add(ADMIN, "Anna", B, ["oncall"])
+    await book.add(ADMIN, "Petr Ivanov", C)
+
+
+async def _sent_to(harness: BotHarness) -> list[str]:
+    await harness.settle()
+    return sorted(r.form["to"] for r in harness.gateways.requests_for("smsrent"))
+
+
+def _send_button(message: object) -> str:
+    return next(d for d in buttons(message) if d.startswith("pv:send"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "/send Petr Ivanov, oncall Disk full",  # a name of two words in a one-line list
+        "/send Petr Ivanov Disk full",  # "Petr" and "Petr Ivanov" are both contacts
+        "/send Anna,Petr Ivanov Disk full",  # the same as the last entry of a list
+        "/send smsrent Petr Ivanov; Anna Disk full",
+    ],
+)
+async def test_a_name_whose_text_may_go_on_with_recipients_is_shown_for_a_tap(
+    harness: BotHarness, typed: str
+) -> None:
+    """SEND_CONFIRMATION=false: "Petr" alone was read and the SMS "Ivanov, oncall Disk
+    full" went at once to Petr only, not to Petr Ivanov nor the group meant."""
+    await _book(harness)
+    answer = await harness.say(ADMIN, typed, lang="en")
+    assert _send_button(answer), plain(answer)
+    assert await _sent_to(harness) == []
+
+
+async def test_a_name_with_its_text_on_the_same_line_still_goes_at_once(
+    harness: BotHarness,
+) -> None:
+    await _book(harness)
+    await harness.say(ADMIN, "/send Petr Disk full on db1", lang="en")
+    assert await _sent_to(harness) == [A]
+    await harness.say(ADMIN, "/send Petr Ivanov, Anna\nDisk full, see db1", lang="en")
+    assert len(await _sent_to(harness)) == 1  # the list of two asked for a tap
+
+
+async def test_the_preview_is_the_truth_when_the_group_changes_before_the_tap(
+    harness: BotHarness,
+) -> None:
+    await _book(harness)
+    preview = await harness.say(ADMIN, "/send oncall Disk full", lang="en")
+    await harness.core.contacts.add(ADMIN, "Olga", D, ["oncall"])
+    await harness.core.contacts.delete(ADMIN, "Anna")
+    await harness.press(ADMIN, preview, _send_button(preview), lang="en")
+    assert await _sent_to(harness) == [A, B]
+
+
+async def test_a_user_reads_the_book_and_may_not_change_it(harness: BotHarness) -> None:
+    await _book(harness)
+    await harness.say(ADMIN, f"/allow {USER} Ivan", lang="en")
+    refused = await harness.say(USER, f"/contacts add Evil {A} oncall", lang="en")
+    assert "admins only" in plain(refused)
+    assert "Evil" not in plain(await harness.say(USER, "/contacts", lang="en"))
+    formula = await harness.say(ADMIN, f"/contacts add =1+2 {D}", lang="ru")
+    assert "формулу" in plain(formula) and "Ничего не изменено" in plain(formula)
