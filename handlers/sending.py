@@ -328,6 +328,7 @@ def create_send_router() -> Router:
             tuple(listed.entries),
             (message.caption or "").strip(),
             note=note,
+            unsure=listed.header is not None,  # the skipped first row may be a recipient
         )
 
     @router.message(SendFlow.phone, ~F.text)

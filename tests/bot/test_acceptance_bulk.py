@@ -57,6 +57,23 @@ async def test_a_name_with_its_text_on_the_same_line_still_goes_at_once(
     assert len(await _sent_to(harness)) == 1  # the list of two asked for a tap
 
 
+async def test_a_csv_whose_first_row_is_skipped_as_a_header_is_shown_for_a_tap(
+    harness: BotHarness,
+) -> None:
+    """A CSV of names without a header: "Petr" was skipped as its header and the SMS
+    went at once to Anna alone, nothing said about Petr."""
+    await _book(harness)
+    before = harness.snapshot(ADMIN)
+    harness.api.send_document(
+        ADMIN, "team.csv", b"Petr\nAnna\n", caption="Disk full", language_code="en"
+    )
+    preview = await harness.changed_since(ADMIN, before)
+    assert "Petr" in plain(preview)  # the skipped row is said
+    assert await _sent_to(harness) == []
+    await harness.press(ADMIN, preview, _send_button(preview), lang="en")
+    assert await _sent_to(harness) == [B]
+
+
 async def test_the_preview_is_the_truth_when_the_group_changes_before_the_tap(
     harness: BotHarness,
 ) -> None:
