@@ -319,6 +319,10 @@ def create_send_router() -> Router:
             reason = t(lang, exc.key, **exc.params)
             await message.answer(t(lang, "invalid_input", reason=Html(reason)))
             return
+        resolver = send_deps.recipients
+        if listed.header and resolver and await resolver.names_someone(listed.header):
+            # a contact's or a group's name: the first recipient, not a header
+            listed = DocumentEntries([listed.header, *listed.entries])
         note = t(lang, "doc_header_skipped", row=listed.header) if listed.header else ""
         provider = (await state.get_data()).get("provider") if await state.get_state() else None
         job = JobRequest(message, lang, user, send_deps, state, in_flight)

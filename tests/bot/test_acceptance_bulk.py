@@ -60,18 +60,29 @@ async def test_a_name_with_its_text_on_the_same_line_still_goes_at_once(
 async def test_a_csv_whose_first_row_is_skipped_as_a_header_is_shown_for_a_tap(
     harness: BotHarness,
 ) -> None:
-    """A CSV of names without a header: "Petr" was skipped as its header and the SMS
-    went at once to Anna alone, nothing said about Petr."""
+    """A CSV of names without a header: "Ivan" (say, not in the book yet) was skipped
+    as its header and the SMS went at once to Anna alone, nothing said about Ivan."""
     await _book(harness)
     before = harness.snapshot(ADMIN)
     harness.api.send_document(
-        ADMIN, "team.csv", b"Petr\nAnna\n", caption="Disk full", language_code="en"
+        ADMIN, "team.csv", b"Ivan\nAnna\n", caption="Disk full", language_code="en"
     )
     preview = await harness.changed_since(ADMIN, before)
-    assert "Petr" in plain(preview)  # the skipped row is said
+    assert "Ivan" in plain(preview)  # the skipped row is said
     assert await _sent_to(harness) == []
     await harness.press(ADMIN, preview, _send_button(preview), lang="en")
     assert await _sent_to(harness) == [B]
+
+
+async def test_a_files_first_row_naming_a_contact_is_a_recipient(harness: BotHarness) -> None:
+    """ "Petr" (a contact) first in a list file was skipped as a header."""
+    await _book(harness)
+    for name, content in (("team.csv", b"Petr;1\nAnna;2\n"), ("team.txt", b"Petr\nAnna\n")):
+        before = harness.snapshot(ADMIN)
+        harness.api.send_document(ADMIN, name, content, caption="Disk", language_code="en")
+        preview = await harness.changed_since(ADMIN, before)
+        assert "Recipients: 2" in plain(preview), plain(preview)
+        assert "header" not in plain(preview)
 
 
 async def test_the_preview_is_the_truth_when_the_group_changes_before_the_tap(
