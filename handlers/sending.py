@@ -582,7 +582,7 @@ async def send_many(
     except InvalidInput as exc:
         await message.answer(input_error(exc, lang))
         return
-    hit = await deps.limiter.check(user.user_id)
+    hit = await deps.limiter.check(user.user_id, len(recipients))  # the day counts each SMS
     if hit is not None:
         await message.answer(limit_text(hit, lang))
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.conftest import ADMIN, USER, BotHarness, buttons, plain
+from tests.bot.conftest import ADMIN, USER, BotHarness, HarnessFactory, buttons, plain
 
 A, B, C, D = "79123456780", "79123456781", "79123456782", "79123456783"
 
@@ -104,3 +104,18 @@ async def test_a_user_reads_the_book_and_may_not_change_it(harness: BotHarness) 
     assert "Evil" not in plain(await harness.say(USER, "/contacts", lang="en"))
     formula = await harness.say(ADMIN, f"/contacts add =1+2 {D}", lang="ru")
     assert "формулу" in plain(formula) and "Ничего не изменено" in plain(formula)
+
+
+async def test_a_list_over_the_days_sms_limit_is_refused_before_its_preview(
+    start_bot: HarnessFactory,
+) -> None:
+    """Four recipients with three SMS left today: the preview was shown with its Send
+    button, and only the tap said the limit was hit."""
+    harness = await start_bot(sends_per_day=3)
+    await harness.say(ADMIN, f"/allow {USER} Ivan", lang="en")
+    answer = await harness.say(USER, f"/send {A},{B},{C},{D} Disk full", lang="en")
+    assert not buttons(answer), plain(answer)
+    assert "limit" in plain(answer).lower()
+    ok = await harness.say(USER, f"/send {A},{B},{C} Disk full", lang="en")
+    assert _send_button(ok)  # within the limit: the preview as before
+    assert await _sent_to(harness) == []
