@@ -172,6 +172,15 @@ def progress_keyboard(job_id: int, lang: Lang) -> InlineKeyboardMarkup:
     )
 
 
+def report_keyboard(job_id: int, lang: Lang) -> InlineKeyboardMarkup:
+    """The Report button alone: what stays under a job's message once nothing is left."""
+    button = InlineKeyboardButton(
+        text=t(lang, "button_job_report"),
+        callback_data=JobControl(action="report", job=job_id).pack(),
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
 def summary_keyboard(progress: JobProgress, lang: Lang) -> InlineKeyboardMarkup:
     report = InlineKeyboardButton(
         text=t(lang, "button_job_report"),

@@ -448,10 +448,16 @@ def create_send_router() -> Router:
         except JobNotYours:
             await safe_answer(query, t(lang, "job_not_yours"), show_alert=True)
             return
+        from handlers.jobs import report_keyboard  # handlers.jobs imports this module
+
         text = t(lang, "job_cancelled", count=len(cancelled))
         await safe_answer(query, t(lang, "cancelled"))
-        if isinstance(query.message, Message):
-            await safe_edit(query.message, text if cancelled else t(lang, "job_nothing_left"))
+        if isinstance(query.message, Message):  # the job's CSV stays to be had
+            await safe_edit(
+                query.message,
+                text if cancelled else t(lang, "job_nothing_left"),
+                report_keyboard(callback_data.job, lang),
+            )
 
     @router.callback_query(PreviewAction.filter(F.action == "cancel"))
     async def on_cancel(

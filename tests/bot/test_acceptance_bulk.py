@@ -4,9 +4,12 @@ gateways; each a defect fixed, or a behaviour that must hold."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.bot.conftest import ADMIN, USER, BotHarness, HarnessFactory, buttons, plain
+from tests.bot.test_jobs import follow, numbers, submit
 
 A, B, C, D = "79123456780", "79123456781", "79123456782", "79123456783"
 
@@ -119,3 +122,30 @@ async def test_a_list_over_the_days_sms_limit_is_refused_before_its_preview(
     ok = await harness.say(USER, f"/send {A},{B},{C} Disk full", lang="en")
     assert _send_button(ok)  # within the limit: the preview as before
     assert await _sent_to(harness) == []
+
+
+async def test_cancel_of_what_a_stop_left_keeps_the_report_button(
+    start_bot: HarnessFactory,
+) -> None:
+    """Stop, then Cancel of what was left: the summary was replaced by "cancelled"
+    without its Report button, and the job's CSV could no longer be had."""
+    harness = await start_bot(smska_concurrency=1)
+    fake = harness.gateways
+    fake.hold = asyncio.Event()
+    started = await submit(harness, numbers(4))
+    follower = follow(harness, started)
+    await fake.wait_for_requests(1)
+    progress = await harness.api.wait_for_message(ADMIN, lambda m: "Job" in plain(m))
+    await harness.press(ADMIN, progress, buttons(progress)[0], lang="en")
+    fake.hold.set()
+    await asyncio.wait_for(follower, 10)
+    cancel = f"job:cancel:{started.job.id}"
+    assert cancel in buttons(progress)
+    await harness.press(ADMIN, progress, cancel, lang="en")
+    await harness.settle()
+    assert "cancelled" in plain(progress)
+    report = f"jobc:report:{started.job.id}"
+    assert buttons(progress) == [report]
+    await harness.press(ADMIN, progress, report, lang="en")
+    call = await harness.api.wait_for_call("sendDocument")
+    assert call.params["caption"]
