@@ -406,8 +406,10 @@ def create_jobs_router() -> Router:
         except JobNotYours:
             await safe_answer(query, t(lang, "job_not_yours"), show_alert=True)
             return
-        if progress.left:
+        if progress.in_flight:
             await safe_answer(query, t(lang, "job_stopping"))
+        elif progress.left:  # nothing under way: what is left waits for the owner
+            await safe_answer(query, t(lang, "job_stopped_waiting", queued=progress.queued))
         else:
             await safe_answer(query, t(lang, "job_nothing_left"))
 

@@ -910,6 +910,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "stay taken, for the audit): choose another name. No token was created.",
     },
     # --- acceptance of issue 10 ---
+    "job_stopped_waiting": {
+        "ru": "⏹ Рассылка остановлена, ничего не отправляется. Ждут вашего решения: {queued}.",
+        "en": "⏹ The job is stopped, nothing is being sent. Waiting for your choice: {queued}.",
+    },
     "contact_bad_formula": {
         "ru": "Имя «{name}» начинается с «=», «+», «-» или «@»: таблица прочтёт его как "
         "формулу. Начните имя с буквы.",

@@ -9,7 +9,8 @@ import asyncio
 import pytest
 
 from tests.bot.conftest import ADMIN, USER, BotHarness, HarnessFactory, buttons, plain
-from tests.bot.test_jobs import follow, numbers, submit
+from tests.bot.test_jobs import follow, numbers, sends, submit
+from tests.bot.test_russian_texts import english_words
 
 A, B, C, D = "79123456780", "79123456781", "79123456782", "79123456783"
 
@@ -149,3 +150,29 @@ async def test_cancel_of_what_a_stop_left_keeps_the_report_button(
     await harness.press(ADMIN, progress, report, lang="en")
     call = await harness.api.wait_for_call("sendDocument")
     assert call.params["caption"]
+
+
+async def test_stop_again_on_a_stopped_job_says_nothing_is_under_way(
+    start_bot: HarnessFactory,
+) -> None:
+    """A second Stop (or one from an old message) on a stopped job answered "Stopping:
+    sends under way finish…" when nothing was under way any more."""
+    harness = await start_bot(smska_concurrency=1)
+    fake = harness.gateways
+    fake.hold = asyncio.Event()
+    started = await submit(harness, numbers(4))
+    follower = follow(harness, started)
+    await fake.wait_for_requests(1)
+    progress = await harness.api.wait_for_message(ADMIN, lambda m: "Job" in plain(m))
+    stop = buttons(progress)[0]
+    first = await harness.press(ADMIN, progress, stop, lang="en")
+    assert "under way" in str(first.params.get("text"))  # one send was out
+    fake.hold.set()
+    await asyncio.wait_for(follower, 10)
+    for lang in ("en", "ru"):
+        again = await harness.press(ADMIN, progress, stop, lang=lang)
+        text = str(again.params.get("text"))
+        assert "under way" not in text and "завершаются" not in text, text
+        assert "3" in text  # what waits for the owner's choice
+    assert english_words(text) == []
+    assert len(sends(fake)) == 1
