@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import signal
 import sys
 import time
@@ -274,6 +275,11 @@ async def send_job(core: Core, settings: Settings, output: Output, request: Bulk
     """Resolve, check, record and send the job; print what happened; the exit code."""
     from services.sending import Origin
 
+    header = request.listed.header
+    if header is not None and await core.recipients.names_someone(header.text):
+        # a contact's or a group's name: the first recipient, not a header
+        listed = EntryList([header, *request.listed.entries])
+        request = dataclasses.replace(request, listed=listed)
     if request.listed.header is not None and not output.as_json:
         header = request.listed.header
         print(

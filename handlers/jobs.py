@@ -172,6 +172,15 @@ def progress_keyboard(job_id: int, lang: Lang) -> InlineKeyboardMarkup:
     )
 
 
+def report_keyboard(job_id: int, lang: Lang) -> InlineKeyboardMarkup:
+    """The Report button alone: what stays under a job's message once nothing is left."""
+    button = InlineKeyboardButton(
+        text=t(lang, "button_job_report"),
+        callback_data=JobControl(action="report", job=job_id).pack(),
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
 def summary_keyboard(progress: JobProgress, lang: Lang) -> InlineKeyboardMarkup:
     report = InlineKeyboardButton(
         text=t(lang, "button_job_report"),
@@ -397,8 +406,10 @@ def create_jobs_router() -> Router:
         except JobNotYours:
             await safe_answer(query, t(lang, "job_not_yours"), show_alert=True)
             return
-        if progress.left:
+        if progress.in_flight:
             await safe_answer(query, t(lang, "job_stopping"))
+        elif progress.left:  # nothing under way: what is left waits for the owner
+            await safe_answer(query, t(lang, "job_stopped_waiting", queued=progress.queued))
         else:
             await safe_answer(query, t(lang, "job_nothing_left"))
 

@@ -47,6 +47,8 @@ from services.recipients import (
     Recipient,
     RecipientResolver,
     Resolution,
+    looks_like_number,
+    name_key,
     split_entries,
 )
 from services.records import MessageState, UserRecord
@@ -206,7 +208,8 @@ def create_send_router() -> Router:
             entries = (args.phone,)
         if entries:
             job = JobRequest(message, lang, user, send_deps, state, in_flight)
-            await start_entries(job, args.provider, entries, args.text)
+            unsure = await name_may_go_on(send_deps, command.args or "", entries[-1], args.text)
+            await start_entries(job, args.provider, entries, args.text, unsure=unsure)
             return
         if not args.phone:
             await state.set_state(SendFlow.phone)
@@ -279,7 +282,7 @@ def create_send_router() -> Router:
                 recipients,
                 message.text or "",
                 data.get("removed", ""),
-                must_confirm=bool(data.get("refused")),
+                must_confirm=bool(data.get("refused")) or bool(data.get("unsure")),
             )
             return
         await start_send(
@@ -316,11 +319,20 @@ def create_send_router() -> Router:
             reason = t(lang, exc.key, **exc.params)
             await message.answer(t(lang, "invalid_input", reason=Html(reason)))
             return
+        resolver = send_deps.recipients
+        if listed.header and resolver and await resolver.names_someone(listed.header):
+            # a contact's or a group's name: the first recipient, not a header
+            listed = DocumentEntries([listed.header, *listed.entries])
         note = t(lang, "doc_header_skipped", row=listed.header) if listed.header else ""
         provider = (await state.get_data()).get("provider") if await state.get_state() else None
         job = JobRequest(message, lang, user, send_deps, state, in_flight)
         await start_entries(
-            job, provider, tuple(listed.entries), (message.caption or "").strip(), note=note
+            job,
+            provider,
+            tuple(listed.entries),
+            (message.caption or "").strip(),
+            note=note,
+            unsure=listed.header is not None,  # the skipped first row may be a recipient
         )
 
     @router.message(SendFlow.phone, ~F.text)
@@ -436,10 +448,16 @@ def create_send_router() -> Router:
         except JobNotYours:
             await safe_answer(query, t(lang, "job_not_yours"), show_alert=True)
             return
+        from handlers.jobs import report_keyboard  # handlers.jobs imports this module
+
         text = t(lang, "job_cancelled", count=len(cancelled))
         await safe_answer(query, t(lang, "cancelled"))
-        if isinstance(query.message, Message):
-            await safe_edit(query.message, text if cancelled else t(lang, "job_nothing_left"))
+        if isinstance(query.message, Message):  # the job's CSV stays to be had
+            await safe_edit(
+                query.message,
+                text if cancelled else t(lang, "job_nothing_left"),
+                report_keyboard(callback_data.job, lang),
+            )
 
     @router.callback_query(PreviewAction.filter(F.action == "cancel"))
     async def on_cancel(
@@ -479,10 +497,12 @@ async def start_entries(
     text: str,
     *,
     note: str = "",
+    unsure: bool = False,
 ) -> None:
     """Entries (numbers, names, groups) -> recipients; then the text is asked for, or
     the send goes on. Nothing is dropped silently: what was removed or refused is
-    said with the next answer."""
+    said with the next answer. ``unsure``: what was meant may differ from what was
+    read (a preview is shown, whatever the settings)."""
     message, lang, deps = job.message, job.lang, job.deps
     resolver = deps.recipients or RecipientResolver(deps.sender.recipient)
     try:
@@ -511,6 +531,7 @@ async def start_entries(
                 "recipients": [[r.number, r.name] for r in resolution.recipients],
                 "removed": removed,
                 "refused": len(resolution.refused),
+                "unsure": unsure,
                 "member_since": _member_since(job.user),
             }
         )
@@ -523,8 +544,30 @@ async def start_entries(
         resolution.recipients,
         text,
         removed,
-        must_confirm=bool(resolution.refused),
+        must_confirm=bool(resolution.refused) or unsure,
     )
+
+
+async def name_may_go_on(deps: SendDeps, typed: str, last: str, text: str) -> bool:
+    """Whether the text may hold more of the recipients: a name typed last before the
+    text on the same line (``/send Petr Ivanov, oncall Disk full`` reads ``Petr`` and
+    the text ``Ivanov, oncall Disk full``), when that line of the text goes on like a
+    list (a comma or a semicolon), or the name and the text's first words name someone
+    in the book. Then the send is shown for a tap: never sent to whom was not meant."""
+    line = text.partition("\n")[0].strip()
+    if not line or looks_like_number(last):
+        return False
+    if not typed.partition("\n")[0].rstrip().endswith(line):  # the text starts below
+        return False
+    if any(sep in line for sep in ",;"):
+        return True
+    book = deps.recipients.book if deps.recipients is not None else None
+    if book is None:
+        return False
+    words = line.split()[:3]
+    keys = {name_key(" ".join([last, *words[:count]])) for count in range(1, len(words) + 1)}
+    keys = {key for key in keys if key.isprintable()}  # never odd bytes to the database
+    return bool(keys) and bool(await book.lookup(keys))
 
 
 async def send_many(
@@ -545,7 +588,7 @@ async def send_many(
     except InvalidInput as exc:
         await message.answer(input_error(exc, lang))
         return
-    hit = await deps.limiter.check(user.user_id)
+    hit = await deps.limiter.check(user.user_id, len(recipients))  # the day counts each SMS
     if hit is not None:
         await message.answer(limit_text(hit, lang))
         return

@@ -909,6 +909,17 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "A token named <code>{name}</code> exists already (names of revoked tokens "
         "stay taken, for the audit): choose another name. No token was created.",
     },
+    # --- acceptance of issue 10 ---
+    "job_stopped_waiting": {
+        "ru": "⏹ Рассылка остановлена, ничего не отправляется. Ждут вашего решения: {queued}.",
+        "en": "⏹ The job is stopped, nothing is being sent. Waiting for your choice: {queued}.",
+    },
+    "contact_bad_formula": {
+        "ru": "Имя «{name}» начинается с «=», «+», «-» или «@»: таблица прочтёт его как "
+        "формулу. Начните имя с буквы.",
+        "en": "The name «{name}» starts with «=», «+», «-» or «@», which a spreadsheet reads "
+        "as a formula: start it with a letter.",
+    },
 }
 
 #: Units a gateway reports its balance in, as the bot says them: Russian has three

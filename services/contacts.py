@@ -52,6 +52,9 @@ MAX_CONTACT_NAME = 64
 MAX_GROUPS = 20
 #: characters that separate recipient entries (``services.recipients.split_entries``)
 _SEPARATORS = frozenset(",;\n\r")
+#: what a spreadsheet runs as a formula at the start of a cell: a name is exported to
+#: CSV (``contacts export``) and shown in job reports, so it may not start so
+_FORMULA_START = ("=", "+", "-", "@")
 
 
 class ContactError(InvalidInput):
@@ -60,7 +63,8 @@ class ContactError(InvalidInput):
 
 class BadName(ContactError):
     """``reason``: empty, too_long, separator, control, number, gateway, command,
-    blank (a group name of several words)."""
+    formula (a first character a spreadsheet runs), blank (a group name of several
+    words)."""
 
     _TEXTS: ClassVar[dict[str, str]] = {
         "empty": "A {what} name cannot be empty.",
@@ -71,6 +75,8 @@ class BadName(ContactError):
         "number": "The {what} name “{name}” looks like a phone number: use a name with letters.",
         "gateway": "“{name}” is the name of a gateway: choose another {what} name.",
         "command": "A {what} name cannot start with “/”.",
+        "formula": "The {what} name “{name}” starts with “=”, “+”, “-” or “@”, which a "
+        "spreadsheet reads as a formula: start it with a letter.",
         "blank": "The group name “{name}” has blanks: a group name is one word (e.g. on-call).",
     }
 
@@ -198,6 +204,8 @@ class ContactBook:
             raise BadName(name, "command", group=group)
         if looks_like_number(name):
             raise BadName(name, "number", group=group)
+        if name.startswith(_FORMULA_START):
+            raise BadName(name, "formula", group=group)
         if name_key(name) in self._gateways:
             raise BadName(name, "gateway", group=group)
         if group and " " in name:

@@ -129,6 +129,17 @@ class RecipientResolver:
         self.book = book
         self.max_recipients = max_recipients
 
+    async def names_someone(self, entry: str) -> bool:
+        """Whether ``entry`` is the name of a contact or a group in the book: a file's
+        first line that is one is a recipient, never a header to skip."""
+        entry = entry.strip()
+        if self.book is None or not entry or looks_like_number(entry):
+            return False
+        if printable_text(entry) != entry:  # never odd bytes to the database
+            return False
+        key = name_key(entry)
+        return key in await self.book.lookup({key})
+
     async def resolve(self, entries: Iterable[str]) -> Resolution:
         """Resolve every entry; raise ``TooManyRecipients`` past the limit (nothing is
         cut silently). An empty result is not an error here: the caller says so with
