@@ -590,6 +590,11 @@ async def send_many(
         return
     hit = await deps.limiter.check(user.user_id, len(recipients))  # the day counts each SMS
     if hit is not None:
+        if hit.window > timedelta(minutes=1) and len(recipients) > hit.limit:
+            # more than the whole day's budget: no wait frees enough of it
+            text = t(lang, "limit_list_too_big", count=len(recipients), limit=hit.limit)
+            await message.answer(text)
+            return
         await message.answer(limit_text(hit, lang))
         return
     await job.state.clear()

@@ -826,7 +826,15 @@ TEXTS: dict[str, dict[Lang, str]] = {
     },
     "bulk_sending": {
         "ru": "⏳ Отправляю, получателей: {count}…",
-        "en": "⏳ Sending to {count} recipients…",
+        "en": "⏳ Sending, recipients: {count}…",
+    },
+    "limit_list_too_big": {
+        "ru": "⏳ В списке {count} получателей, а в сутки можно отправить не больше {limit} SMS: "
+        "ожидание не поможет. Разделите список или попросите администратора поднять "
+        "лимит (/limits). Ничего не отправлено.",
+        "en": "⏳ The list has {count} recipients, and at most {limit} SMS a day may be sent: "
+        "waiting will not help. Split the list or ask an admin to raise the limit "
+        "(/limits). Nothing was sent.",
     },
     "doc_wrong_type": {
         "ru": "Пришлите файл <code>.txt</code> или <code>.csv</code>: номера по одному в строке "

@@ -120,6 +120,9 @@ async def test_a_list_over_the_days_sms_limit_is_refused_before_its_preview(
     answer = await harness.say(USER, f"/send {A},{B},{C},{D} Disk full", lang="en")
     assert not buttons(answer), plain(answer)
     assert "limit" in plain(answer).lower()
+    # more than the whole day's budget: waiting would not help, and it says so
+    assert "The list has 4 recipients, and at most 3 SMS a day" in plain(answer)
+    assert "waiting will not help" in plain(answer)
     ok = await harness.say(USER, f"/send {A},{B},{C} Disk full", lang="en")
     assert _send_button(ok)  # within the limit: the preview as before
     assert await _sent_to(harness) == []
