@@ -88,9 +88,9 @@ class SendDeps:
     tracker: DeliveryTracker
     options: SendOptions
     #: numbers, contact names and groups -> unique numbers (``core.recipients``)
-    recipients: RecipientResolver | None = None
+    recipients: RecipientResolver
     #: a job of several recipients is followed in one progress message (Stop, Report)
-    jobs: JobDeps | None = None
+    jobs: JobDeps
 
 
 class SendFlow(StatesGroup):
@@ -320,7 +320,7 @@ def create_send_router() -> Router:
             await message.answer(t(lang, "invalid_input", reason=Html(reason)))
             return
         resolver = send_deps.recipients
-        if listed.header and resolver and await resolver.names_someone(listed.header):
+        if listed.header and await resolver.names_someone(listed.header):
             # a contact's or a group's name: the first recipient, not a header
             listed = DocumentEntries([listed.header, *listed.entries])
         note = t(lang, "doc_header_skipped", row=listed.header) if listed.header else ""
@@ -414,22 +414,18 @@ def create_send_router() -> Router:
                 await safe_edit(target, t(lang, "job_nothing_left"))
             return
         await safe_answer(query, t(lang, "sending"))
-        if started.job.total > 1 and query.bot is not None:
+        if started.job.total > 1:
             # A job of many goes on in the background, in this one message.
-            chat_id = target.chat.id if target is not None else user.user_id
-            job_deps.follow(
-                query.bot, chat_id, target.message_id if target else None, started, lang
-            )
+            if query.bot is not None:  # always, for an update the dispatcher feeds
+                chat_id = target.chat.id if target is not None else user.user_id
+                job_deps.follow(
+                    query.bot, chat_id, target.message_id if target else None, started, lang
+                )
             return
         if target is not None:
             await safe_edit(target, t(lang, "sending"))
-        outcomes = await started.outcomes()
-        if len(outcomes) == 1:
-            text = send_outcome(outcomes[0], lang)
-        else:
-            text = job_summary(outcomes, lang)
-        if target is not None and await safe_edit(target, text) and len(outcomes) == 1:
-            outcome = outcomes[0]
+        outcome = (await started.outcomes())[0]
+        if target is not None and await safe_edit(target, send_outcome(outcome, lang)):
             await record_reply(
                 send_deps, outcome, target.chat.id, target.message_id, outcome.record.state
             )
@@ -504,7 +500,7 @@ async def start_entries(
     said with the next answer. ``unsure``: what was meant may differ from what was
     read (a preview is shown, whatever the settings)."""
     message, lang, deps = job.message, job.lang, job.deps
-    resolver = deps.recipients or RecipientResolver(deps.sender.recipient)
+    resolver = deps.recipients
     try:
         resolution = await resolver.resolve(entries)
     except InvalidInput as exc:  # TooManyRecipients: nothing is cut silently
@@ -561,7 +557,7 @@ async def name_may_go_on(deps: SendDeps, typed: str, last: str, text: str) -> bo
         return False
     if any(sep in line for sep in ",;"):
         return True
-    book = deps.recipients.book if deps.recipients is not None else None
+    book = deps.recipients.book
     if book is None:
         return False
     words = line.split()[:3]
@@ -654,31 +650,32 @@ async def answer_job(
     waiting runs in a task the shutdown waits for, so the chat stays usable meanwhile."""
     if started.duplicate:  # a repeated request: nothing was sent again
         log.info("job #%s: repeated request, nothing sent again", started.job.id)
-    where = target.chat.id if target is not None else chat_id
-    if len(started.records) > 1 and deps.jobs is not None and bot is not None and where:
+    if len(started.records) > 1:
+        where = target.chat.id if target is not None else chat_id
+        if bot is None or where is None:  # no chat to show it in: it runs all the same
+            log.warning("job #%s: no chat to follow it in", started.job.id)
+            return
         deps.jobs.follow(bot, where, target.message_id if target else None, started, lang)
         return
     if target is not None:
         await safe_edit(target, t(lang, "bulk_sending", count=len(started.records)))
     in_flight.track(
-        asyncio.create_task(_finish_job(target, started, lang, deps), name=f"job-{started.job.id}")
+        asyncio.create_task(_finish_send(target, started, lang, deps), name=f"job-{started.job.id}")
     )
 
 
-async def _finish_job(
+async def _finish_send(
     target: Message | None, started: JobStarted, lang: Lang, deps: SendDeps
 ) -> None:
+    """A job of one recipient: that send's own answer edited into ``target``."""
     outcomes = await started.outcomes()
     deps.tracker.wake()
-    if target is None:
+    if target is None or not outcomes:
         return
-    if len(outcomes) == 1:
-        outcome = outcomes[0]
-        shown = outcome.record.state
-        if await safe_edit(target, send_outcome(outcome, lang)) and not outcome.duplicate:
-            await record_reply(deps, outcome, target.chat.id, target.message_id, shown)
-        return
-    await safe_edit(target, job_summary(outcomes, lang))
+    outcome = outcomes[0]
+    shown = outcome.record.state
+    if await safe_edit(target, send_outcome(outcome, lang)) and not outcome.duplicate:
+        await record_reply(deps, outcome, target.chat.id, target.message_id, shown)
 
 
 def _balance_text(lang: Lang, balance: Balance | None) -> str:
@@ -796,16 +793,6 @@ async def _read_document(message: Message, bot: Bot) -> DocumentEntries:
         raise DocumentRefused("doc_download_failed") from None
     data = buffer.getvalue() if isinstance(buffer, io.BytesIO) else b""
     return read_entries(document.file_name or "", data)
-
-
-def job_summary(outcomes: list[SendOutcome], lang: Lang) -> str:
-    """One line for the results of many recipients."""
-    counts = {"sent": 0, "failed": 0, "unknown": 0}
-    for outcome in outcomes:
-        state = outcome.record.state
-        key = "failed" if state == "failed" else "unknown" if state == "unknown" else "sent"
-        counts[key] += 1
-    return t(lang, "job_summary", **counts)
 
 
 async def ask_text_for(

@@ -358,10 +358,6 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Ничего не отправлено: шлюз этой отправки здесь больше не настроен. Её можно отменить.",
         "en": "Nothing was sent: the gateway of this send is no longer configured here. You may cancel it.",
     },
-    "job_summary": {
-        "ru": "Готово: отправлено {sent}, не отправлено {failed}, неизвестно {unknown}.",
-        "en": "Done: sent {sent}, not sent {failed}, unknown {unknown}.",
-    },
     "storage_unavailable": {
         "ru": "⚠️ Бот сейчас не может записать данные в свою базу (диск заполнен или недоступен), "
         "поэтому запрос не выполнен и ничего не отправлено. Попробуйте позже; администратору "
