@@ -1,0 +1,78 @@
+"""Acceptance across features: where the bot, ``python -m bot serve``, the command line
+and the Alertmanager receiver meet on one database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core import Core, open_core
+from services.sending import Origin
+from storage.models import MessageState
+from tests.core.conftest import SETTING_ENV_NAMES, gateway_settings
+from tests.fakes.gateways import FakeGateways
+
+MakeCore = Callable[..., Awaitable[Core]]
+API = Origin(source="api", api_token_id=None)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in SETTING_ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+async def make_core(fake_gateways: FakeGateways, tmp_path: Path) -> AsyncIterator[MakeCore]:
+    """Cores over ONE database (the bot, ``serve``, the command line side by side)."""
+    db_path = tmp_path / "data" / "smsbot.sqlite3"
+    stack: list[AbstractAsyncContextManager[Core]] = []
+
+    async def build(**overrides: Any) -> Core:
+        manager = open_core(gateway_settings(fake_gateways, db_path, **overrides))
+        core = await manager.__aenter__()
+        stack.append(manager)
+        return core
+
+    try:
+        yield build
+    finally:
+        for manager in reversed(stack):
+            await manager.__aexit__(None, None, None)
+
+
+def numbers(count: int) -> list[str]:
+    return [f"7912345{index:04d}" for index in range(1, count + 1)]
+
+
+@pytest.mark.parametrize("source", ["api", "alertmanager", "cli"])
+async def test_a_live_jobs_queued_rows_are_not_failed_by_another_processs_reading(
+    make_core: MakeCore, fake_gateways: FakeGateways, source: str
+) -> None:
+    """A job of ``serve`` (or of the Alertmanager receiver, or of the command line) whose
+    rows wait for a slot longer than the stale age (1,000 numbers behind a slow gateway)
+    is alive: the bot reading the same database (/history, /status, the tracker, its
+    start) must not call the waiting rows 'stopped before sending', or they are never
+    sent though the sender said they would be."""
+    serve = await make_core(default_provider="smska", smska_concurrency=1)
+    bot = await make_core(default_provider="smska")
+    fake_gateways.hold = asyncio.Event()
+    prepared = serve.sender.prepare(numbers(1)[0], "cross", "smska")
+    started = await serve.sender.submit(numbers(3), prepared, Origin(source=source))
+    await fake_gateways.wait_for_requests(1)
+    # the bot reads long after (a stale age of zero stands for the time gone by)
+    assert await bot.sender.recover_interrupted(bot_starting=True, stale_after=timedelta(0)) == []
+    assert (
+        await serve.sender.recover_interrupted(bot_starting=False, stale_after=timedelta(0)) == []
+    )
+    fake_gateways.hold.set()
+    outcomes = await asyncio.wait_for(started.outcomes(), 20)
+    assert [o.state for o in outcomes] == [MessageState.SENT] * 3
+    assert len(fake_gateways.requests_for("smska")) == 3
