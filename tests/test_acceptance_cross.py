@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from bot.core import Core, open_core
+from bot.ops import health_report
 from services.sending import Origin
+from storage.messages import NewJob
 from storage.models import MessageState
 from tests.core.conftest import SETTING_ENV_NAMES, gateway_settings
 from tests.fakes.gateways import FakeGateways
@@ -76,3 +78,36 @@ async def test_a_live_jobs_queued_rows_are_not_failed_by_another_processs_readin
     outcomes = await asyncio.wait_for(started.outcomes(), 20)
     assert [o.state for o in outcomes] == [MessageState.SENT] * 3
     assert len(fake_gateways.requests_for("smska")) == 3
+
+
+async def test_a_job_its_owner_chose_not_to_send_does_not_make_health_fail(
+    make_core: MakeCore,
+) -> None:
+    """A Stop, then "Don't send" (or ``job cancel``): the rows left become ``failed``
+    (cancelled, nothing sent). That is the owner's choice, nothing bad about the
+    gateway: /health stays 200 (a 503 restarts the container, pages the team)."""
+    core = await make_core(default_provider="smska")
+    owner = 7
+    prepared = core.sender.prepare(numbers(1)[0], "stop me", "smska")
+    started = await core.sender.submit(
+        numbers(2), prepared, Origin(source="telegram", user_id=owner, chat_id=owner)
+    )
+    await asyncio.wait_for(started.outcomes(), 20)
+    # a second job, stopped before any of it went out, then dropped by its owner
+    created = await core.store.messages.create_job(
+        NewJob(
+            source="telegram",
+            recipients=tuple(numbers(5)[2:]),
+            text=prepared.text.text,
+            encoding=prepared.text.encoding,
+            parts=prepared.text.parts,
+            provider="smska",
+            user_id=owner,
+            chat_id=owner,
+        )
+    )
+    await core.jobs.stop(created.job.id, owner)
+    assert len(await core.sender.cancel(created.job.id, owner)) == 3
+    report = await health_report(core, None)
+    assert report["problems"] == []
+    assert report["gateways"]["smska"]["ok"] is True
