@@ -111,3 +111,27 @@ async def test_a_job_its_owner_chose_not_to_send_does_not_make_health_fail(
     report = await health_report(core, None)
     assert report["problems"] == []
     assert report["gateways"]["smska"]["ok"] is True
+
+
+async def test_revoking_a_token_stops_what_its_running_job_has_not_sent(
+    make_core: MakeCore, fake_gateways: FakeGateways
+) -> None:
+    """A token revoked (it leaked) while ``serve`` sends its job of many: the request
+    out finishes; nothing else of the job goes out, from this or another process; the
+    rows left are ``failed`` (cancelled, nothing sent), so the caller's GET says so."""
+    serve = await make_core(default_provider="smska", smska_concurrency=1)
+    admin = await make_core(default_provider="smska")  # the bot or the command line
+    created = await serve.tokens.create("crm", created_by=None)
+    caller = await serve.tokens.authenticate(created.token)
+    fake_gateways.hold = asyncio.Event()
+    found = await serve.api.send(
+        caller, numbers(4), "leaked", None, idempotency_key=None, request_hash="h"
+    )
+    await fake_gateways.wait_for_requests(1)
+    assert await admin.tokens.revoke("crm", by=None) is not None
+    fake_gateways.hold.set()
+    await serve.sender.drain(20)
+    assert len(fake_gateways.requests_for("smska")) == 1
+    rows = await serve.store.messages.of_job(found.job.id)
+    assert [r.state for r in rows] == [MessageState.SENT] + [MessageState.FAILED] * 3
+    assert {r.error_kind for r in rows[1:]} == {"Cancelled"}
