@@ -497,8 +497,10 @@ class SendService:
         """This process is alive and will send these ``queued`` rows: no other process
         (the bot beside ``serve``, a reader of /history) calls them left behind by a stop
         for a stale age from now, however long they wait for a slot."""
+        until = self._clock() + self._stale_after
         try:
-            await self._messages.renew_queued(message_ids, self._clock() + self._stale_after)
+            for at in range(0, len(message_ids), 500):  # SQLite's bound on ? marks
+                await self._messages.renew_queued(message_ids[at : at + 500], until)
         except STORAGE_ERRORS as exc:  # the row's creation age still protects it a while
             log.warning("could not renew the lease of queued sends: %s", _storage_reason(exc))
 
