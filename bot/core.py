@@ -182,6 +182,7 @@ async def open_core(
             token_store,
             audit,
             Limits(per_minute=settings.api_sends_per_minute, per_day=settings.api_sends_per_day),
+            messages=messages,
         )
         yield Core(
             settings=settings,

@@ -27,6 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.core import Core
 from services.kinds import ErrorKind
+from storage.messages import CANCELLED
 from storage.ops import OpsQueries
 
 log = logging.getLogger("bot.ops")
@@ -34,9 +35,11 @@ log = logging.getLogger("bot.ops")
 #: the longest the health check waits for the database's write lock
 HEALTH_DB_TIMEOUT = 2.0
 
-#: a last send that failed with these says nothing bad about the gateway
-_NOT_THE_GATEWAYS_FAULT = frozenset(
+#: a last send that failed with these says nothing bad about the gateway (``CANCELLED``:
+#: its owner chose not to send what a stopped job left; nothing of it was requested)
+_NOT_THE_GATEWAYS_FAULT: frozenset[str] = frozenset(
     {
+        CANCELLED,
         ErrorKind.INVALID_RECIPIENT,
         ErrorKind.INVALID_REQUEST,
         ErrorKind.MESSAGE_NOT_FOUND,

@@ -245,6 +245,8 @@ class SendService:
         self._in_flight: set[asyncio.Task[object]] = set()
         #: rows being sent by this process now (a second resume does not take them)
         self._active: set[int] = set()
+        #: renews the lease on this process's rows waiting in its queue (``_keep_leases``)
+        self._leases: asyncio.Task[None] | None = None
         #: ``hold()`` was called: no new request is made
         self._held = False
         #: numbers that passed ``recipient`` (international digits): read back with
@@ -349,6 +351,8 @@ class SendService:
         """At exit, after ``drain``: stop what is still running (a write the database
         keeps refusing, a send past the grace). Its row stays ``queued`` or ``sending``
         and is settled by the stop rule, never sent again."""
+        if self._leases is not None:
+            self._leases.cancel()
         pending = [task for task in self._in_flight if not task.done()]
         for task in pending:
             task.cancel()
@@ -466,12 +470,16 @@ class SendService:
             raise LimitExceeded(hit) from None
         if not created.created:
             return JobStarted(created.job, created.messages)
+        if origin.source != "telegram":  # the bot's queued rows are never settled outside
+            await self._lease([r.id for r in created.messages])
         return JobStarted(created.job, created.messages, self._dispatch(created.messages, prepared))
 
     def _dispatch(
         self, records: list[MessageRecord], prepared: PreparedSend
     ) -> list[asyncio.Task[SendOutcome]]:
         tasks = []
+        if records and (self._leases is None or self._leases.done()):
+            self._leases = asyncio.create_task(self._keep_leases(), name="queued-leases")
         for record in records:
             self._active.add(record.id)
             task = asyncio.create_task(
@@ -484,6 +492,25 @@ class SendService:
 
     def _done_with(self, message_id: int, _task: asyncio.Task[SendOutcome]) -> None:
         self._active.discard(message_id)
+
+    async def _lease(self, message_ids: list[int]) -> None:
+        """This process is alive and will send these ``queued`` rows: no other process
+        (the bot beside ``serve``, a reader of /history) calls them left behind by a stop
+        for a stale age from now, however long they wait for a slot."""
+        until = self._clock() + self._stale_after
+        try:
+            for at in range(0, len(message_ids), 500):  # SQLite's bound on ? marks
+                await self._messages.renew_queued(message_ids[at : at + 500], until)
+        except STORAGE_ERRORS as exc:  # the row's creation age still protects it a while
+            log.warning("could not renew the lease of queued sends: %s", _storage_reason(exc))
+
+    async def _keep_leases(self) -> None:
+        """While rows of this process wait in its queue, renew their lease well within
+        the stale age."""
+        every = max(self._stale_after.total_seconds() / 4, 0.05)
+        while self._active:
+            await self._lease(sorted(self._active))
+            await asyncio.sleep(every)
 
     async def waiting_jobs(self) -> list[tuple[JobRecord, list[MessageRecord]]]:
         """Jobs of the bot with rows still ``queued`` (a stop came first): nothing of
@@ -514,6 +541,7 @@ class SendService:
         ]
         text = analyze_text(job.text)
         prepared = PreparedSend(recipient="", text=text, provider=job.gateway)
+        await self._lease([r.id for r in rows])
         return JobStarted(job, rows, self._dispatch(rows, prepared))
 
     async def cancel(self, job_id: int, user_id: int | None) -> list[MessageRecord]:

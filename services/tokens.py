@@ -18,6 +18,7 @@ from services.domain import InvalidInput, preview_text
 from services.limits import DAY, MINUTE, Limits
 from storage.audit import AuditLog
 from storage.db import utcnow
+from storage.messages import MessageRepository
 from storage.tokens import NameTaken, TokenRecord, TokenRepository
 
 __all__ = [
@@ -119,6 +120,10 @@ class TokenNameTaken(InvalidInput):
         )
 
 
+#: the error text of a row its token's revoke kept from being sent
+REVOKED_REASON = "its API token was revoked before it was sent; nothing was sent"
+
+
 class TokenService:
     def __init__(
         self,
@@ -127,11 +132,14 @@ class TokenService:
         defaults: Limits,
         *,
         clock: Callable[[], datetime] = utcnow,
+        messages: MessageRepository | None = None,
     ) -> None:
         self._tokens = tokens
         self._audit = audit
         self.defaults = defaults
         self._clock = clock
+        #: the rows of a revoked token's jobs not yet sent are cancelled through it
+        self._messages = messages
 
     async def create(
         self, name: str, scopes: frozenset[str] = DEFAULT_SCOPES, *, created_by: int | None
@@ -161,10 +169,16 @@ class TokenService:
         return await self._tokens.list()
 
     async def revoke(self, name: str, *, by: int | None) -> TokenRecord | None:
-        """Revoke the token of this name; None when there is none (nothing changed)."""
+        """Revoke the token of this name; None when there is none (nothing changed).
+        What its running jobs have not sent is not sent (a revoked token is often a
+        leaked one): those jobs are stopped with the revoke, a request out finishes,
+        and their ``queued`` rows become ``failed`` (cancelled, nothing sent)."""
         record = await self._tokens.revoke(name.strip().casefold())
         if record is not None:
             await self._audit.record(by, "token_revoked", f"token {record.name}{_by(by)}")
+            if self._messages is not None:
+                for job_id in await self._tokens.jobs_with_queued(record.id):
+                    await self._messages.cancel_queued(job_id, REVOKED_REASON)
         return record
 
     async def authenticate(self, plain: str | None, *, action: str = "") -> ApiCaller:

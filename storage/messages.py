@@ -756,9 +756,11 @@ class MessageRepository:
         left by its last run. Otherwise a ``sending`` row is left behind once past the
         stale time its sending process wrote on it (longer than its request could
         take), or, for a row without one, once older than ``older_than``; a
-        ``queued`` row of the command line once it is that old (it never waits in a
-        queue), unless its job was stopped (``mark_job_stopped``: what is left waits for
-        ``python -m bot job resume|cancel``). The bot's ``queued`` rows are never settled here:
+        ``queued`` row of the command line, ``serve`` or the alert receiver once past
+        the lease its live sending process renews on it while it waits for a slot
+        (``renew_queued``), or, without one, once that old, unless its job was stopped
+        (``mark_job_stopped``: what is left waits for ``python -m bot job
+        resume|cancel``). The bot's ``queued`` rows are never settled here:
         nothing of them was sent, and their owner chooses to send them or not
         (``SendService.resume`` / ``cancel``)."""
         cutoff = to_db_time(older_than)
@@ -768,11 +770,12 @@ class MessageRepository:
             "SELECT * FROM messages WHERE "  # noqa: S608 - no user input in the SQL
             f"(state = 'sending' AND ({own}stale_at < ? "
             "OR (stale_at IS NULL AND COALESCE(sending_at, created_at) < ?))) "
-            "OR (state = 'queued' AND source != 'telegram' AND created_at < ? "
+            "OR (state = 'queued' AND source != 'telegram' "
+            "AND (stale_at < ? OR (stale_at IS NULL AND created_at < ?)) "
             "AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs "
             "WHERE stopped_at IS NOT NULL))) "
             "ORDER BY id",
-            (now, cutoff, cutoff),
+            (now, cutoff, now, cutoff),
         )
         settled = []
         for row in rows:
@@ -798,6 +801,19 @@ class MessageRepository:
             if updated.state != record.state:
                 settled.append(updated)
         return settled
+
+    async def renew_queued(self, message_ids: list[int], until: datetime) -> None:
+        """The sending process is alive and these rows wait in its queue: no other
+        process calls them left behind before ``until`` (``settle_interrupted``)."""
+        if not message_ids:
+            return
+        marks = ", ".join("?" for _ in message_ids)
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET stale_at = ? "  # noqa: S608 - only marks
+                f"WHERE state = 'queued' AND id IN ({marks})",
+                (to_db_time(until), *message_ids),
+            )
 
     async def mark_notified(self, message_id: int) -> None:
         async with self._db.transaction() as conn:

@@ -97,15 +97,34 @@ class TokenRepository:
 
     async def revoke(self, name_key: str) -> TokenRecord | None:
         """Revoke the token of this name; None when there is none. Revoking a revoked
-        token keeps its first time."""
+        token keeps its first time. In the same commit its jobs with rows still
+        ``queued`` are stopped: from then on no process claims one of them for sending
+        (``MessageRepository.mark_sending``)."""
+        now = to_db_time(utcnow())
         async with self._db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE name_key = ? "
                 "RETURNING *",
-                (to_db_time(utcnow()), name_key),
+                (now, name_key),
             )
-        found = list(rows)
+            found = list(rows)
+            if found:
+                await conn.execute(
+                    "UPDATE jobs SET stopped_at = ? WHERE api_token_id = ? "
+                    "AND stopped_at IS NULL AND id IN (SELECT job_id FROM messages "
+                    "WHERE state = 'queued' AND job_id IS NOT NULL)",
+                    (now, found[0]["id"]),
+                )
         return TokenRecord.from_row(found[0]) if found else None
+
+    async def jobs_with_queued(self, token_id: int) -> tuple[int, ...]:
+        """The token's jobs with rows still ``queued`` (nothing of them sent)."""
+        rows = await self._db.fetchall(
+            "SELECT id FROM jobs WHERE api_token_id = ? AND id IN (SELECT job_id FROM "
+            "messages WHERE state = 'queued' AND job_id IS NOT NULL) ORDER BY id",
+            (token_id,),
+        )
+        return tuple(int(r["id"]) for r in rows)
 
     async def touch(self, token_id: int) -> None:
         async with self._db.transaction() as conn:
