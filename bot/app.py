@@ -20,6 +20,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BotCommand, BotCommandScopeDefault, User
 from aiogram.utils.token import TokenValidationError
+from aiohttp import web
 from pydantic import SecretStr
 
 from bot.core import Core, open_core
@@ -111,6 +112,17 @@ async def serve(settings: Settings, bot: Bot) -> None:
             notifier = TelegramNotifier(bot, core.store.messages)
             tracker = DeliveryTracker(core.status, core.store.messages, notifier)
             dp = create_dispatcher(core, tracker)
+            runners: list[web.AppRunner] = []
+
+            async def stop_http() -> None:
+                # First of the shutdown: no API, Alertmanager or webhook request may
+                # start a send after the sends in flight are drained (then it would be
+                # cut off at exit); clients get "connection refused" and retry.
+                for runner in runners:
+                    if runner.server is not None:
+                        await runner.cleanup()
+
+            dp.shutdown.register(stop_http)  # before register_lifecycle's drain
             register_lifecycle(dp, core, bot, tracker, notifier)
             count_api_errors(bot, core.metrics.telegram_errors)
             receiving = watch_dispatcher(dp, settings)
@@ -124,7 +136,7 @@ async def serve(settings: Settings, bot: Bot) -> None:
                         add_webhook_route(app, dp, bot, settings.webhook_url, secret, receiving)
                     # Serves before and regardless of Telegram: monitoring needs it most
                     # when Telegram is out of reach.
-                    await web.enter_async_context(run_web(app, settings))
+                    runners.append(await web.enter_async_context(run_web(app, settings)))
                 if await wait_for_telegram(bot) is None:
                     return  # SIGTERM/SIGINT while Telegram was unreachable
                 if settings.webhook_url is not None and settings.webhook_secret is not None:

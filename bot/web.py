@@ -62,4 +62,5 @@ async def run_web(app: web.Application, settings: Settings) -> AsyncIterator[web
             )
         yield runner
     finally:
-        await runner.cleanup()
+        if runner.server is not None:  # not already stopped (the bot's shutdown does)
+            await runner.cleanup()
