@@ -58,7 +58,10 @@ def read_entries(file_name: str, data: bytes) -> DocumentEntries:
     """The entries of a list file. Raises ``DocumentRefused``."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise DocumentRefused("doc_too_big", limit=MAX_DOCUMENT_BYTES // 1024)
-    text = decode(data)
+    # "#" starts a comment line, as in the command line's --to-file
+    text = "\n".join(
+        line for line in decode(data).splitlines() if not line.lstrip().startswith("#")
+    )
     if not file_name.lower().endswith(".csv"):
         return DocumentEntries(split_entries(text))
     lines = text.splitlines()

@@ -179,3 +179,13 @@ async def test_stop_again_on_a_stopped_job_says_nothing_is_under_way(
         assert "3" in text  # what waits for the owner's choice
     assert english_words(text) == []
     assert len(sends(fake)) == 1
+
+
+def test_comment_lines_in_a_list_file_are_skipped_as_on_the_command_line() -> None:
+    from handlers.documents import read_entries
+
+    text = "# on-call, week 47\n79123456780\n  # Anna is away\n79123456781\n"
+    assert read_entries("oncall.txt", text.encode()).entries == ["79123456780", "79123456781"]
+    csv_text = "# exported 2026-11-22\nphone,name\n79123456780,Petr\n"
+    listed = read_entries("team.csv", csv_text.encode())
+    assert (listed.entries, listed.header) == (["79123456780"], "phone")
