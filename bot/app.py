@@ -41,6 +41,7 @@ from bot.webhook import (
 from handlers.middlewares import InFlightMiddleware
 from handlers.texts import LANGS, Lang, command_menu, menu_language_code
 from services.domain import load_country_names
+from services.sending import UNATTENDED_RESUME_MAX_AGE
 from services.status import DeliveryTracker
 from storage.db import DatabaseUnavailable, utcnow
 from storage.ops import OpsQueries
@@ -260,6 +261,8 @@ def register_lifecycle(
         if not settings.admin_ids and not [u for u in await core.users.list() if u.is_admin]:
             log.warning("no admin yet: set ADMIN_IDS to your Telegram id to manage users")
         await set_commands(bot)
+        # before the stop rule: what a stop left queued of an API or alert job is sent
+        await core.sender.resume_unattended(max_age=UNATTENDED_RESUME_MAX_AGE)
         recovered = await core.sender.recover_interrupted(
             bot_starting=True, stale_after=settings.stale_send_age
         )

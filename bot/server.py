@@ -18,6 +18,7 @@ from bot.exit_codes import EXIT_CONFIG, EXIT_USAGE
 from bot.logging_setup import configure_logging, install_redacting_hooks, redact_loop_errors
 from bot.settings import ConfigError, Settings, load_settings
 from bot.web import create_web_app, run_web
+from services.sending import UNATTENDED_RESUME_MAX_AGE
 from services.status import DeliveryTracker
 from storage.db import DatabaseUnavailable
 
@@ -76,6 +77,8 @@ async def serve(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with open_core(settings) as core:
+        # before the stop rule: what a stop left queued of an API or alert job is sent
+        await core.sender.resume_unattended(max_age=UNATTENDED_RESUME_MAX_AGE)
         recovered = await core.sender.recover_interrupted(bot_starting=False)
         if recovered:
             log.warning("%d send(s) were interrupted by the last stop", len(recovered))

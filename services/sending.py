@@ -207,6 +207,11 @@ def _storage_reason(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:120] or type(exc).__name__
 
 
+#: jobs nobody can be asked about after a stop: their queued rows are sent at the next start
+UNATTENDED_SOURCES = ("api", "alertmanager")
+#: ... if the job is younger than this (an alert hours late helps nobody)
+UNATTENDED_RESUME_MAX_AGE = timedelta(hours=1)
+
 #: how many checked numbers ``SendService`` remembers (a few MB at most)
 MAX_PASSED_NUMBERS = 100_000
 
@@ -543,6 +548,42 @@ class SendService:
         prepared = PreparedSend(recipient="", text=text, provider=job.gateway)
         await self._lease([r.id for r in rows])
         return JobStarted(job, rows, self._dispatch(rows, prepared))
+
+    async def resume_unattended(self, *, max_age: timedelta) -> list[JobStarted]:
+        """At start: jobs of the HTTP API and the Alertmanager receiver have nobody to
+        ask after a stop (the caller got its 202 and will not retry), so what they still
+        have ``queued`` (nothing of it was sent) is sent now, if the job is younger than
+        ``max_age`` and not stopped (a revoked token stops its jobs). Older rows are left
+        to the stop rule: ``failed``, nothing sent. Each row is claimed atomically before
+        its request, so a second process doing the same never sends one twice."""
+        now = self._clock()
+        resumed: list[JobStarted] = []
+        for source in UNATTENDED_SOURCES:
+            for job_id in await self._messages.jobs_with_queued(source=source):
+                job = await self._messages.job(job_id)
+                if job is None or job.stopped_at is not None or job.created_at < now - max_age:
+                    continue
+                if job.gateway not in self.gateways.names:
+                    continue  # not configured here: the stop rule fails them
+                rows = [
+                    r
+                    for r in await self._messages.of_job(job_id)
+                    if r.state == MessageState.QUEUED and r.id not in self._active
+                ]
+                if not rows:
+                    continue
+                log.warning(
+                    "job #%s (%s): sending the %d recipient(s) a stop left queued",
+                    job.id,
+                    source,
+                    len(rows),
+                )
+                prepared = PreparedSend(
+                    recipient="", text=analyze_text(job.text), provider=job.gateway
+                )
+                await self._lease([r.id for r in rows])
+                resumed.append(JobStarted(job, rows, self._dispatch(rows, prepared)))
+        return resumed
 
     async def cancel(self, job_id: int, user_id: int | None) -> list[MessageRecord]:
         """Do not send what a job still has ``queued`` (the owner's choice): those rows

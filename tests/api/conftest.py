@@ -74,6 +74,8 @@ class ServeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = db_path.parent / "serve.log"
         self.proc: asyncio.subprocess.Process | None = None
+        #: settings of this server beyond ``server_env``'s
+        self.extra_env: dict[str, str] = {}
 
     async def start(self) -> None:
         log = self.log_path.open("ab")
@@ -82,7 +84,7 @@ class ServeProcess:
             "-m",
             "bot",
             "serve",
-            env=server_env(self.gateways, self.db_path, self.port),
+            env={**server_env(self.gateways, self.db_path, self.port), **self.extra_env},
             cwd=ROOT,
             stdout=log,
             stderr=log,
@@ -115,6 +117,12 @@ class ServeProcess:
             self.proc.kill()
             await self.proc.wait()
             raise
+
+    async def kill(self) -> int:
+        """SIGKILL: the process dies at once, whatever it was doing."""
+        assert self.proc is not None
+        self.proc.kill()
+        return await self.proc.wait()
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
