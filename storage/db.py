@@ -75,7 +75,7 @@ class Database:
         try:
             conn.row_factory = sqlite3.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _use_wal(conn)
             # FULL: a committed send record survives a power cut too, not only kill -9.
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
@@ -213,6 +213,32 @@ def _os_reason(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "the disk is full."
     return f"{exc.strerror or type(exc).__name__}."
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL. Another connection opening the new file at the same moment makes
+    SQLite answer "database is locked" at once, without the busy timeout (or leave the
+    old mode), so this waits and tries again, as the busy timeout would, for as long."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            cursor = await conn.execute("PRAGMA journal_mode = WAL")
+            row = await cursor.fetchone()
+            if row is not None and str(row[0]).lower() in ("wal", "memory"):
+                return  # (an in-memory database has no other mode)
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if not isinstance(code, int) or code & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            if loop.time() >= deadline:
+                raise
+        else:
+            if loop.time() >= deadline:
+                return  # a file system without WAL (the mode it keeps still works)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def _sqlite_reason(exc: sqlite3.Error, path: Path | str) -> str:

@@ -471,7 +471,7 @@ async def test_same_key_twice_sends_once(
         "--json",
     )
     first, second = await asyncio.gather(run(*args, env=gateway_env), run(*args, env=gateway_env))
-    assert (first.code, second.code) == (0, 0), first.err + second.err
+    assert (first.code, second.code) == (0, 0), first.out + first.err + second.out + second.err
     payloads = [first.json(), second.json()]
     assert sorted(p["duplicate"] for p in payloads) == [False, True]
     assert payloads[0]["id"] == payloads[1]["id"]
