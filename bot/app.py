@@ -301,14 +301,7 @@ def register_lifecycle(
         in_flight: InFlightMiddleware = dp["in_flight"]
         if not await in_flight.wait(settings.shutdown_grace_seconds):
             log.warning("handlers still running at exit: their senders are told at the next start")
-        if core.sender.in_flight:
-            log.info(
-                "waiting up to %s s for %d send(s) in flight",
-                settings.shutdown_grace_seconds,
-                core.sender.in_flight,
-            )
-        if not await core.sender.drain(settings.shutdown_grace_seconds):
-            log.warning("sends still in flight at exit: they will be reported as unknown at start")
+        await core.sender.drain_at_exit(settings.shutdown_grace_seconds)
         # Their sends have ended: the jobs' progress messages get their summaries.
         followers = dp["job_deps"].followers
         if not await followers.wait(min(5.0, settings.shutdown_grace_seconds)):

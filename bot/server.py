@@ -101,12 +101,5 @@ async def serve(settings: Settings) -> None:
             tracker.stop()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(tracking, 5)
-        if core.sender.in_flight:
-            log.info(
-                "waiting up to %s s for %d send(s) in flight",
-                settings.shutdown_grace_seconds,
-                core.sender.in_flight,
-            )
-        if not await core.sender.drain(settings.shutdown_grace_seconds):
-            log.warning("sends still in flight at exit: they will be reported as unknown at start")
+        await core.sender.drain_at_exit(settings.shutdown_grace_seconds)
         log.info("stopped")

@@ -580,7 +580,7 @@ async def send_many(
     refused (what was meant is then unsure); else one job at once."""
     message, lang, deps, user = job.message, job.lang, job.deps, job.user
     try:
-        prepared = deps.sender.prepare("+" + recipients[0].number, text, provider)
+        prepared = deps.sender.prepare(recipients[0].number, text, provider, international=True)
     except InvalidInput as exc:
         await message.answer(input_error(exc, lang))
         return

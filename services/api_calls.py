@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.domain import InvalidInput
-from services.recipients import RecipientResolver, Refused, Resolution, TooManyRecipients
+from services.recipients import RecipientResolver, Refused, Resolution
 from services.sending import Origin, SendService
 from services.tokens import ApiCaller, TokenService
 from storage.messages import MessageRepository
@@ -101,10 +101,8 @@ class ApiService:
             earlier = await self._api_jobs.job_by_key(key)
             if earlier is not None:
                 return await self._earlier(caller, earlier, request_hash)
-        if len(entries) > self.recipients.max_recipients:
-            # as the command line's lists: counted as listed, before each entry is
-            # checked (300,000 entries held the server's one event loop for 30 s)
-            raise TooManyRecipients(len(entries), self.recipients.max_recipients)
+        # (more entries than MAX_RECIPIENTS: TooManyRecipients from the resolver, before
+        # any entry is checked)
         resolution: Resolution = await self.recipients.resolve(entries)
         if resolution.refused:
             raise RecipientsRefused(resolution.refused)

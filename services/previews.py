@@ -169,7 +169,9 @@ class PreviewService:
         if preview.user_id != user_id:
             return PreviewResult(PreviewKind.NOT_YOURS)
         try:
-            prepared = self._sender.prepare("+" + preview.recipient, preview.text, preview.provider)
+            prepared = self._sender.prepare(
+                preview.recipient, preview.text, preview.provider, international=True
+            )
         except InvalidInput as exc:
             await self._previews.set_state(token, PreviewState.CANCELLED)
             return PreviewResult(PreviewKind.INVALID, error=exc)

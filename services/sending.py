@@ -352,6 +352,16 @@ class SendService:
                 return False
             await asyncio.wait(pending, timeout=remaining)
 
+    async def drain_at_exit(self, grace: float) -> bool:
+        """``drain`` for a process stopping (the bot, ``serve``), saying what it waits for
+        and what it leaves behind."""
+        if self.in_flight:
+            log.info("waiting up to %s s for %d send(s) in flight", grace, self.in_flight)
+        if await self.drain(grace):
+            return True
+        log.warning("sends still in flight at exit: they will be reported as unknown at start")
+        return False
+
     async def close(self) -> None:
         """At exit, after ``drain``: stop what is still running (a write the database
         keeps refusing, a send past the grace). Its row stays ``queued`` or ``sending``
